@@ -1,0 +1,263 @@
+"""The command line: parse, call the library, present. No decisions are made here."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+import shlex
+import sys
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from trainwright import __version__
+from trainwright.discovery import discover
+from trainwright.discovery.dependencies import REQUIRED_FOR_TRAINING, install_command
+from trainwright.discovery.hardware import probe_hardware
+from trainwright.errors import TrainwrightError, UserError
+from trainwright.pipeline import prepare, write_and_verify
+from trainwright.planning import Options
+from trainwright.tasks import IMPLEMENTED_TYPES, TRAINING_TYPES, resolve_training_type
+from trainwright.verify import smoke_run
+
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+
+INIT_EXAMPLES = """
+Examples:
+
+\b
+  trainwright init classification examples/reviews
+  trainwright init cls . --model ./my-bert --data data/train.csv --label-column intent
+  trainwright init classification . --dry-run
+"""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="trainwright")
+def cli() -> None:
+    """Look at an ML project and write a tuned, verified training setup."""
+
+
+@cli.command(epilog=INIT_EXAMPLES)
+@click.argument("training_type", required=False)
+@click.argument("project", default=".", required=False)
+@click.option("--model", help="model name on the Hub or a local folder")
+@click.option("--data", "data_paths", multiple=True, help="data file or folder (repeatable)")
+@click.option("--text-column", help="column that holds the text")
+@click.option("--label-column", help="column that holds the label")
+@click.option("--output-dir", help="where training writes checkpoints and the model")
+@click.option("--report-to", type=click.Choice(["none", "tensorboard", "wandb"]),
+              help="experiment tracker (default: tensorboard when installed)")
+@click.option("--dry-run", is_flag=True, help="show the plan and the diffs; write nothing")
+@click.option("--force", is_flag=True, help="overwrite existing files (a .bak is kept)")
+@click.option("--smoke", is_flag=True, help="run train.py for a few steps after writing")
+@click.option("--yes", "-y", is_flag=True, help="never ask; fail instead of prompting")
+def init(training_type: str | None, project: str, model: str | None, data_paths: tuple[str, ...],
+         text_column: str | None, label_column: str | None, output_dir: str | None,
+         report_to: str | None, dry_run: bool, force: bool, smoke: bool, yes: bool) -> int:
+    """Write a training setup for TRAINING_TYPE (classification) in PROJECT."""
+    task = resolve_training_type(training_type or _ask_training_type(yes))
+    options = Options(model=model, data_paths=data_paths, text_column=text_column,
+                      label_column=label_column, output_dir=output_dir, report_to=report_to)
+    with errors.status("Looking at the project...") as status:
+        prepared = prepare(task, project, options, force=force,
+                           regenerate_command=_regenerate_command(),
+                           progress=lambda message: status.update(f"Looking: {message}"))
+    plan = prepared.plan
+    for warning in plan.warnings:
+        errors.print(f"[yellow]warning:[/] {warning}")
+    if dry_run:
+        _print_plan_table(plan)
+        _print_files(prepared.changes, dry_run=True)
+        for change in prepared.changes:
+            if change.status in {"conflict", "overwrite", "update"}:
+                console.print(change.diff(), markup=False)
+        console.print("Dry run: nothing was written.")
+        return 0
+    checks = write_and_verify(prepared)
+    _print_files(prepared.changes, dry_run=False)
+    _print_plan_table(plan)
+    failed = [check for check in checks if not check.ok]
+    for check in checks:
+        mark = "[green]ok[/]" if check.ok else "[red]FAILED[/]"
+        console.print(f"  verify {check.name:<18} {mark}  {check.detail}")
+    if smoke and not failed:
+        with errors.status("Smoke run: a few training steps on a slice of the data..."):
+            result = smoke_run(prepared.facts.root, plan.config_path, plan.script_path)
+        if result.ok:
+            console.print(f"  smoke run [green]ok[/]: loss {result.loss}, "
+                          f"{result.samples_per_second} samples/s, {result.seconds:.0f} s, "
+                          f"peak {result.peak_memory_mib:,.0f} MiB")
+        else:
+            console.print(f"  smoke run [red]FAILED[/]:\n{result.output_tail}", markup=False)
+            return 1
+    if failed:
+        errors.print("[red]Verification failed[/]: the files were written; see above.")
+        return 1
+    _print_next_steps(prepared)
+    return 0
+
+
+@cli.command()
+@click.argument("project", default=".", required=False)
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def inspect(project: str, as_json: bool) -> int:
+    """Show what discovery finds in PROJECT (read-only)."""
+    with errors.status("Looking at the project...") as status:
+        facts = discover(project, progress=lambda m: status.update(f"Looking: {m}"))
+    if as_json:
+        document = dataclasses.asdict(facts)
+        document["root"] = str(facts.root)
+        document["dependencies"].pop("training_argument_fields")
+        for data in document["data"]:
+            data.pop("sample_texts", None)
+        click.echo(json.dumps(document, indent=2, default=str))
+        return 0
+    console.print(f"[bold]{facts.root}[/] ({facts.files_scanned:,} files)")
+    console.print(f"Framework: [bold]{facts.framework.chosen or 'none'}[/]. "
+                  f"{facts.framework.explanation}")
+    for item in facts.framework.evidence[:20]:
+        where = f"{item.source}:{item.line}" if item.line else item.source
+        console.print(f"  {item.framework:<10} {item.kind:<12} {where}  {item.detail}",
+                      markup=False)
+    table = Table("data file", "split", "rows", "text", "label", "classes", "words p50/p99")
+    for data in facts.data:
+        words = data.text_length_words
+        table.add_row(data.path, data.split or "-", f"{data.rows:,}" if data.rows else "-",
+                      data.text_column or "-", data.label_column or "-",
+                      ", ".join(f"{k} {v}" for k, v in list(data.label_counts.items())[:6]),
+                      f"{words.get('p50', '-')}/{words.get('p99', '-')}")
+    console.print(table if facts.data else "No data files found.")
+    for data in facts.data:
+        for problem in data.problems:
+            console.print(f"  [yellow]problem:[/] {problem}")
+    existing = facts.existing
+    console.print(f"Training scripts: {', '.join(existing.training_scripts) or 'none'}; "
+                  f"training config: {existing.training_config or 'none'}; foreign configs: "
+                  + (", ".join(f"{p} ({k})" for p, k in existing.foreign_configs) or "none"))
+    _print_dependencies(facts.dependencies)
+    _print_hardware(facts.hardware)
+    conventions = facts.conventions
+    console.print(f"Conventions: scripts in {conventions.scripts_dir or 'the root'}, configs in "
+                  f"{conventions.config_dir or 'the root'}, line length "
+                  f"{conventions.line_length or 'default'}")
+    return 0
+
+
+@cli.command()
+def env() -> int:
+    """Versions and hardware, for bug reports."""
+    from trainwright.discovery.dependencies import discover_dependencies
+
+    console.print(f"trainwright {__version__}, Python {platform.python_version()}, "
+                  f"{platform.platform()}")
+    _print_dependencies(discover_dependencies())
+    _print_hardware(probe_hardware())
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _ask_training_type(never_prompt: bool) -> str:
+    if never_prompt or not sys.stdin.isatty():
+        raise UserError("No training type given.",
+                        f"name one: trainwright init {{{','.join(TRAINING_TYPES)}}} [PROJECT]")
+    return click.prompt("Training type", type=click.Choice(list(IMPLEMENTED_TYPES)),
+                        default=IMPLEMENTED_TYPES[0])
+
+
+def _regenerate_command() -> str:
+    arguments = [a for a in sys.argv[1:] if a not in {"--force", "--dry-run", "--smoke"}]
+    return shlex.join(["trainwright", *arguments, "--force"])
+
+
+def _print_files(changes, dry_run: bool) -> None:
+    table = Table("file", "status" if not dry_run else "would be")
+    colours = {"create": "green", "overwrite": "yellow", "update": "cyan", "conflict": "red"}
+    for change in changes:
+        colour = colours.get(change.status, "white")
+        backup = f" (old kept as {change.backup})" if change.backup and not dry_run else ""
+        table.add_row(change.path, f"[{colour}]{change.status}[/]{backup}")
+    console.print(table)
+
+
+def _print_plan_table(plan) -> None:
+    table = Table("setting", "value", "why", title="Key hyperparameters")
+    training = plan.sections["training"]
+    keys = ("learning_rate", "num_train_epochs", "per_device_train_batch_size",
+            "gradient_accumulation_steps", "warmup_steps", "warmup_ratio", "eval_strategy",
+            "metric_for_best_model", "bf16", "fp16")
+    for key in keys:
+        if key in training:
+            table.add_row(key, str(training[key].value), _short(training[key].reason))
+    for section, key in (("data", "max_length"), ("loss", "class_weights")):
+        choice = plan.sections.get(section, {}).get(key)
+        if choice is not None:
+            table.add_row(key, str(choice.value), _short(choice.reason))
+    console.print(table)
+
+
+def _short(reason: str) -> str:
+    """The first clause of a reason; README-TRAINING.md has all of it."""
+    return reason.split(";")[0].split(". ")[0]
+
+
+def _print_next_steps(prepared) -> None:
+    plan = prepared.plan
+    missing = prepared.facts.dependencies.missing(REQUIRED_FOR_TRAINING)
+    console.print(f"\nConfig: {plan.config_path}   Script: {plan.script_path}")
+    console.print("[bold]Start training:[/]")
+    if missing:
+        console.print("  pip install -r requirements-training.txt")
+    console.print(f"  {plan.train_command}")
+    console.print("Next: a quick check with --max-steps 20 --max-samples 200; tune with "
+                  "--hpo 20; README-TRAINING.md explains every value.")
+
+
+def _print_dependencies(dependencies) -> None:
+    installed = [f"{p.name} {p.version}" for p in dependencies.packages if p.version]
+    console.print("Installed: " + (", ".join(installed) or "none of the training stack"))
+    missing = dependencies.missing(REQUIRED_FOR_TRAINING)
+    if missing:
+        console.print(f"Missing for training: {', '.join(missing)}; install with "
+                      f"`{install_command(missing)}`")
+    if not dependencies.transformers_installed:
+        console.print(f"transformers is not installed: plans target "
+                      f"{dependencies.transformers_target}, the newest version trainwright knows.")
+
+
+def _print_hardware(hardware) -> None:
+    gpus = ", ".join(
+        f"{g.name} ({g.memory_mib:,} MiB, compute capability "
+        f"{'.'.join(map(str, g.compute_capability)) if g.compute_capability else '?'})"
+        for g in hardware.gpus) or "none"
+    console.print(f"Hardware: GPUs {gpus}; MPS {'yes' if hardware.mps else 'no'}; "
+                  f"{hardware.cpu_cores} CPU cores (bf16 {'yes' if hardware.cpu_bf16 else 'no'}); "
+                  f"{hardware.ram_mib:,} MiB RAM")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: returns the exit code (0 ok, 1 verification failed, 2 bad usage/input)."""
+    try:
+        result = cli.main(args=argv, prog_name="trainwright", standalone_mode=False)
+    except click.exceptions.Abort:
+        errors.print("Aborted.")
+        return 2
+    except click.exceptions.ClickException as error:
+        error.show()
+        return 2
+    except TrainwrightError as error:
+        errors.print(f"[red]error:[/] {error}", markup=True, highlight=False)
+        return error.exit_code
+    except KeyboardInterrupt:
+        errors.print("Interrupted; nothing more was written.")
+        return 130
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

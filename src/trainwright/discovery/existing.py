@@ -1,0 +1,123 @@
+"""Existing training scripts and configs, foreign training configs, and project conventions."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from trainwright.discovery.models import Conventions, ExistingTraining
+
+TRAINING_CONFIG_NAMES = ("training_config.yaml", "training_config.yml")
+CONFIG_DIR_NAMES = ("configs", "config")
+SCRIPT_DIR_NAMES = ("scripts", "bin", "tools")
+MAX_CONFIG_BYTES = 256 * 1024
+TRAINING_SCRIPT_RE = re.compile(r"^(train|training|finetune|fine_tune|pretrain)([_-].*)?$|"
+                                r"^.*[_-](train|training|finetune)$")
+
+# A foreign config is recognised by keys only its tool uses.
+FOREIGN_SIGNATURES = (
+    ("axolotl", {"base_model"}, {"datasets", "adapter", "micro_batch_size", "sequence_len"}),
+    ("llama-factory", {"stage", "finetuning_type"}, set()),
+    ("deepspeed", set(), {"zero_optimization", "train_micro_batch_size_per_gpu"}),
+    ("accelerate", {"compute_environment"}, {"distributed_type", "mixed_precision"}),
+    ("trl", set(), {"dataset_text_field", "max_seq_length", "completion_only_loss"}),
+    ("transformers TrainingArguments", {"learning_rate"},
+     {"num_train_epochs", "per_device_train_batch_size", "output_dir"}),
+)
+
+
+def classify_foreign_config(values: dict) -> str | None:
+    keys = set(values)
+    for nested in ("training", "trainer", "args"):
+        if isinstance(values.get(nested), dict):
+            keys |= set(values[nested])
+    for kind, required, any_of in FOREIGN_SIGNATURES:
+        if required <= keys and (not any_of or keys & any_of):
+            return kind
+    return None
+
+
+def _load_mapping(path: Path) -> tuple[dict | None, str | None]:
+    try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            return None, f"{path.name} is larger than {MAX_CONFIG_BYTES // 1024} KB; not read"
+        text = path.read_text(encoding="utf-8")
+        values = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, json.JSONDecodeError) as error:
+        return None, f"{path.name} could not be parsed ({str(error).splitlines()[0]})"
+    if values is None:
+        return {}, None
+    if not isinstance(values, dict):
+        return None, f"{path.name} holds a {type(values).__name__}, not a mapping of settings"
+    return values, None
+
+
+def discover_existing(root: Path, python_files: list[Path], config_files: list[Path]
+                      ) -> ExistingTraining:
+    scripts = sorted(
+        path.relative_to(root).as_posix()
+        for path in python_files
+        if TRAINING_SCRIPT_RE.match(path.stem.lower())
+    )
+    config_dirs = tuple(name for name in CONFIG_DIR_NAMES if (root / name).is_dir())
+    problems: list[str] = []
+    training_config, training_values = None, {}
+    for folder in ("", *config_dirs):
+        for name in TRAINING_CONFIG_NAMES:
+            candidate = root / folder / name
+            if candidate.is_file() and training_config is None:
+                values, problem = _load_mapping(candidate)
+                training_config = candidate.relative_to(root).as_posix()
+                if problem:
+                    problems.append(f"{training_config}: {problem}; its values are not reused")
+                else:
+                    training_values = values or {}
+    foreign = []
+    for path in config_files:
+        relative = path.relative_to(root).as_posix()
+        if relative == training_config or len(path.relative_to(root).parts) > 3:
+            continue
+        values, _ = _load_mapping(path)
+        kind = classify_foreign_config(values) if values else None
+        if kind:
+            foreign.append((relative, kind))
+    return ExistingTraining(
+        training_scripts=tuple(scripts),
+        training_config=training_config,
+        training_config_values=training_values,
+        config_dirs=config_dirs,
+        foreign_configs=tuple(sorted(foreign)),
+        problems=tuple(problems),
+    )
+
+
+def _line_length(root: Path) -> tuple[int | None, str | None]:
+    pyproject = root / "pyproject.toml"
+    if not pyproject.is_file():
+        return None, None
+    text = pyproject.read_text(encoding="utf-8", errors="replace")
+    try:
+        import tomllib
+
+        data = tomllib.loads(text)
+        tool = data.get("tool", {})
+        for name in ("ruff", "black"):
+            value = tool.get(name, {}).get("line-length")
+            if isinstance(value, int):
+                return value, f"pyproject.toml [tool.{name}] line-length"
+        return None, None
+    except ImportError:  # Python 3.10: no tomllib; a line match is enough for this one key
+        match = re.search(r"^line-length\s*=\s*(\d+)", text, re.MULTILINE)
+        return (int(match.group(1)), "pyproject.toml line-length") if match else (None, None)
+    except ValueError:
+        return None, None
+
+
+def discover_conventions(root: Path, top_level_dirs: set[str]) -> Conventions:
+    scripts_dir = next((d for d in SCRIPT_DIR_NAMES if d in top_level_dirs), None)
+    config_dir = next((d for d in CONFIG_DIR_NAMES if d in top_level_dirs), None)
+    line_length, source = _line_length(root)
+    return Conventions(scripts_dir, config_dir, line_length, source)

@@ -1,0 +1,62 @@
+"""The init pipeline as library calls: discover -> plan -> render -> write -> verify."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from trainwright.discovery import discover
+from trainwright.discovery.model import ModelFacts, describe_model, token_lengths
+from trainwright.discovery.models import Dependencies, Hardware, ProjectFacts
+from trainwright.planning import Options, Plan, plan
+from trainwright.planning.common import select_splits
+from trainwright.planning.defaults import CLASSIFICATION
+from trainwright.render import GITIGNORE_LINES, render
+from trainwright.verify import Check, verify_files
+from trainwright.write import FileChange, apply_changes, plan_changes
+
+DEFAULT_MODELS = {"classification": CLASSIFICATION["model"][0]}
+
+
+@dataclass(frozen=True)
+class Prepared:
+    facts: ProjectFacts
+    model: ModelFacts
+    plan: Plan
+    files: dict[str, str]
+    changes: list[FileChange]
+
+
+def choose_model(task: str, facts: ProjectFacts, options: Options) -> str:
+    if options.model:
+        return options.model
+    existing = facts.existing.training_config_values.get("model")
+    if isinstance(existing, dict) and existing.get("name_or_path"):
+        return str(existing["name_or_path"])
+    return DEFAULT_MODELS[task]
+
+
+def prepare(task: str, project: str | Path, options: Options, *, force: bool = False,
+            regenerate_command: str = "", hardware: Hardware | None = None,
+            dependencies: Dependencies | None = None,
+            progress: Callable[[str], None] | None = None) -> Prepared:
+    """Everything up to writing: nothing in the project changes."""
+    facts = discover(project, data_paths=options.data_paths, text_column=options.text_column,
+                     label_column=options.label_column, hardware=hardware,
+                     dependencies=dependencies, progress=progress)
+    model = describe_model(choose_model(task, facts, options), facts.root)
+    train, _, _ = select_splits(facts, needs_labels=task == "classification")
+    lengths = token_lengths(model, train.sample_texts)
+    the_plan = plan(task, facts, model, options, lengths)
+    files = render(the_plan, regenerate_command or f"trainwright init {task} . --force")
+    changes = plan_changes(facts.root, files, GITIGNORE_LINES, force)
+    return Prepared(facts, model, the_plan, files, changes)
+
+
+def write_and_verify(prepared: Prepared) -> list[Check]:
+    apply_changes(prepared.facts.root, prepared.changes)
+    dependencies = prepared.facts.dependencies
+    return verify_files(prepared.facts.root, prepared.files, prepared.plan.config_path,
+                        prepared.plan.script_path, dependencies.training_argument_fields,
+                        dependencies.transformers_installed)

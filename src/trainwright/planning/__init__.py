@@ -1,0 +1,21 @@
+"""Pure planning: facts + task + options -> a typed Plan with a reason per value."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from trainwright.discovery.model import ModelFacts
+from trainwright.discovery.models import ProjectFacts
+from trainwright.planning.classification import plan_classification
+from trainwright.planning.plan import Choice, Options, Plan, SearchParameter, SearchSpace
+
+__all__ = ["plan", "Plan", "Choice", "Options", "SearchParameter", "SearchSpace"]
+
+PLANNERS: dict[str, Callable[..., Plan]] = {
+    "classification": plan_classification,
+}
+
+
+def plan(task: str, facts: ProjectFacts, model: ModelFacts, options: Options,
+         token_lengths: list[int] | None = None) -> Plan:
+    return PLANNERS[task](facts, model, options, token_lengths)

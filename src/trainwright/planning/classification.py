@@ -1,0 +1,379 @@
+"""Plan a sequence-classification run: facts + options -> Plan. Pure: no I/O."""
+
+from __future__ import annotations
+
+import math
+
+from trainwright import __version__
+from trainwright.discovery.model import ModelFacts
+from trainwright.discovery.models import DataFile, ProjectFacts
+from trainwright.errors import UserError
+from trainwright.planning import defaults
+from trainwright.planning.common import cadence, file_layout, pick_by_table, select_splits
+from trainwright.planning.hardware_rules import dataloader_choices, optimizer_choice
+from trainwright.planning.memory import estimate_training_memory, fit_batch_size
+from trainwright.planning.plan import Choice, Options, Plan, SearchParameter, SearchSpace
+from trainwright.planning.precision import choose_precision
+from trainwright.planning.requirements import training_requirements
+
+TABLE = defaults.CLASSIFICATION
+
+
+def _default(key: str) -> Choice:
+    value, reason = TABLE[key]
+    return Choice(value, reason)
+
+
+def format_count(count: int) -> str:
+    if count >= 1e9:
+        return f"{count / 1e9:.1f} B"
+    if count >= 1e6:
+        return f"{count / 1e6:.1f} M"
+    return f"{count / 1e3:.0f} K"
+
+
+def check_labels(train: DataFile) -> list[str]:
+    problems = []
+    if train.rows == 0 or (train.rows is None and not train.columns):
+        problems.append(f"{train.path} has no data rows")
+        return problems
+    if not train.text_column:
+        problems.append(f"{train.path}: no text column found among "
+                        f"{', '.join(train.columns)}; pass --text-column NAME")
+    if not train.label_column:
+        problems.append(f"{train.path}: no plausible label column among "
+                        f"{', '.join(train.columns)} (a label column has a name like 'label' "
+                        "or a few distinct short values); pass --label-column NAME")
+    elif len(train.label_counts) < 2:
+        only = next(iter(train.label_counts), "none")
+        problems.append(f"{train.path}: the label column '{train.label_column}' has a single "
+                        f"class ('{only}'); classification needs at least two")
+    return problems
+
+
+def sorted_labels(label_counts: dict[str, int]) -> list[str]:
+    labels = list(label_counts)
+    if all(label.lstrip("-").isdigit() for label in labels):
+        return sorted(labels, key=int)
+    return sorted(labels)
+
+
+def class_weights(label_counts: dict[str, int], labels: list[str]) -> Choice:
+    largest, smallest = max(label_counts.values()), min(label_counts.values())
+    ratio = largest / smallest
+    threshold = TABLE["imbalance_ratio"][0]
+    if ratio < threshold:
+        return Choice(None, f"classes are balanced enough (largest/smallest = {ratio:.1f} < "
+                            f"{threshold}); plain cross-entropy")
+    total = sum(label_counts.values())
+    weights = {label: round(total / (len(labels) * label_counts[label]), 4) for label in labels}
+    return Choice(weights, f"largest/smallest class = {ratio:.1f}: weights n / (k * count) "
+                           "(scikit-learn's 'balanced') so rare classes count as much as common "
+                           "ones")
+
+
+def max_length(train: DataFile, model: ModelFacts, token_lengths: list[int] | None) -> Choice:
+    cap = min(model.max_positions or TABLE["max_length_cap"][0], TABLE["max_length_cap"][0])
+    if token_lengths:
+        ordered = sorted(token_lengths)
+        p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+        source = f"the 99th percentile of {len(ordered)} sampled texts is {p99} tokens " \
+                 "(measured with the model's tokenizer)"
+    else:
+        words = train.text_length_words.get("p99", 64)
+        p99 = math.ceil(words * 1.4) + 2
+        source = (f"the 99th percentile is {words} words, about {p99} tokens (1.4 tokens a "
+                  "word; the model's tokenizer was not available locally)")
+    value = min(cap, max(16, math.ceil(p99 / 8) * 8))
+    capped = f"; capped at the model's {cap} positions" if value == cap and p99 > cap else ""
+    return Choice(value, f"{source}; rounded up to a multiple of 8{capped}. Batches are padded "
+                         "only to their longest text")
+
+
+def learning_rate(model: ModelFacts) -> Choice:
+    parameters = model.num_parameters
+    if parameters is None:
+        return Choice(3e-5, "the model size is unknown: the base-size default of the BERT "
+                            "fine-tuning recipe")
+    rate, size_class = pick_by_table(defaults.CLASSIFICATION_LEARNING_RATES, parameters)
+    return Choice(rate, f"{format_count(parameters)} parameters: {size_class} fine-tune well "
+                        f"at {rate:g}")
+
+
+def _batch(facts: ProjectFacts, model: ModelFacts, train_rows: int, sequence: int
+           ) -> tuple[dict[str, Choice], int]:
+    target = pick_by_table(defaults.CLASSIFICATION_EFFECTIVE_BATCH, train_rows)
+    target_reason = f"an effective batch of {target} for {train_rows} training rows"
+    hardware = facts.hardware
+    if not hardware.gpus:
+        per_device = min(target, 16)
+        accumulation = max(1, target // per_device)
+        reason = f"{target_reason}; on {hardware.accelerator.upper()} memory is not the limit"
+        return {
+            "per_device_train_batch_size": Choice(per_device, reason),
+            "gradient_accumulation_steps": Choice(accumulation, reason),
+            "per_device_eval_batch_size": Choice(per_device * 2, "evaluation keeps no "
+                                                 "gradients, so twice the training batch fits"),
+        }, per_device * accumulation
+    gpu = hardware.gpus[0]
+    half = gpu.compute_capability is not None
+    parameters = model.num_parameters or 110_000_000
+    hidden, layers = model.hidden_size or 768, model.num_layers or 12
+
+    def estimate(batch: int):
+        return estimate_training_memory(parameters, hidden, layers, batch, sequence, half, True)
+
+    per_device, accumulation, peak = fit_batch_size(target, gpu.memory_mib, len(hardware.gpus),
+                                                    estimate)
+    reason = (f"{target_reason}: {per_device} per device x {accumulation} accumulation x "
+              f"{len(hardware.gpus)} GPU(s); estimated peak {peak:,.0f} MiB of "
+              f"{gpu.memory_mib:,} MiB on {gpu.name} at length {sequence}")
+    return {
+        "per_device_train_batch_size": Choice(per_device, reason),
+        "gradient_accumulation_steps": Choice(accumulation, reason),
+        "per_device_eval_batch_size": Choice(per_device * 2, "evaluation keeps no gradients, "
+                                                             "so twice the training batch fits"),
+    }, per_device * accumulation * len(hardware.gpus)
+
+
+def _existing_value(facts: ProjectFacts, section: str, key: str):
+    values = facts.existing.training_config_values
+    block = values.get(section) if isinstance(values, dict) else None
+    return block.get(key) if isinstance(block, dict) else None
+
+
+def _from_existing(facts: ProjectFacts, section: str, choices: dict[str, Choice]) -> None:
+    """Values of an existing training_config.yaml are the starting point of the plan."""
+    source = facts.existing.training_config
+    for key in list(choices):
+        value = _existing_value(facts, section, key)
+        if value is not None and value != choices[key].value:
+            choices[key] = Choice(value, f"kept from the existing {source}")
+
+
+def plan_classification(facts: ProjectFacts, model: ModelFacts, options: Options,
+                        token_lengths: list[int] | None = None) -> Plan:
+    train, validation, test = select_splits(facts, needs_labels=True)
+    problems = check_labels(train)
+    if problems:
+        raise UserError("The data cannot be used for classification:",
+                        "fix the data file, or point trainwright at the right columns with "
+                        "--text-column and --label-column.", problems=problems)
+    labels = sorted_labels(train.label_counts)
+    train_rows = train.rows or sum(train.label_counts.values())
+    fraction = _default("validation_fraction")
+    fit_rows = train_rows if validation else int(train_rows * (1 - fraction.value))
+    imbalance = max(train.label_counts.values()) / min(train.label_counts.values())
+
+    model_section = {"name_or_path": Choice(model.name_or_path, _model_reason(model, options))}
+    length = max_length(train, model, token_lengths)
+    data = {
+        "train_file": Choice(train.path, f"{train_rows:,} rows; {_split_reason(train)}"),
+        "validation_file": Choice(validation.path if validation else None,
+                                  "the project's validation split" if validation else
+                                  "none in the project: carved from the training file"),
+        "test_file": Choice(test.path if test else None,
+                            "evaluated once after training" if test else
+                            "no test split in the project"),
+        "text_column": Choice(train.text_column, _column_reason(train.text_column, options
+                                                                .text_column, "text")),
+        "label_column": Choice(train.label_column, _column_reason(train.label_column,
+                                                                  options.label_column,
+                                                                  "label")),
+        "labels": Choice(labels, "id order of the classes: "
+                         + ", ".join(f"{label} ({train.label_counts[label]:,})"
+                                     for label in labels)),
+        "validation_fraction": fraction,
+        "max_length": length,
+    }
+    _from_existing(facts, "data", data)
+
+    batch, effective_batch = _batch(facts, model, fit_rows, data["max_length"].value)
+    epochs_value = pick_by_table(defaults.CLASSIFICATION_EPOCHS, fit_rows)
+    epochs = Choice(epochs_value, f"{fit_rows:,} training rows: small datasets need more "
+                                  "passes; early stopping ends the run when the validation "
+                                  "metric stops improving")
+    steps = cadence(fit_rows, effective_batch, epochs_value)
+    total_steps = steps.pop("_steps_per_epoch").value * epochs_value
+    warmup_fraction = 0.1 if total_steps < 1000 else 0.06
+    warmup_reason = (f"{warmup_fraction:g} of {total_steps:,} planned steps: short runs need a "
+                     "larger share of warmup" if total_steps < 1000 else
+                     f"6 % of {total_steps:,} planned steps, as in RoBERTa's fine-tuning")
+    best_metric = "f1_macro" if imbalance >= TABLE["imbalance_ratio"][0] else "accuracy"
+    best_reason = ("classes are imbalanced: macro-F1 weighs every class equally, accuracy "
+                   "would reward predicting the majority" if best_metric == "f1_macro" else
+                   "classes are balanced: accuracy is the clearest measure")
+    fields = set(facts.dependencies.training_argument_fields)
+    output_dir = options.output_dir or "outputs/classification"
+    training: dict[str, Choice] = {
+        "output_dir": Choice(output_dir, "checkpoints, the final model and metrics"
+                             + (" (from --output-dir)" if options.output_dir else "")),
+        "learning_rate": learning_rate(model),
+        "num_train_epochs": epochs,
+        **batch,
+        **_warmup(fields, warmup_fraction, warmup_reason),
+        "lr_scheduler_type": _default("lr_scheduler_type"),
+        "weight_decay": _default("weight_decay"),
+        "max_grad_norm": _default("max_grad_norm"),
+        **steps,
+        "save_total_limit": _default("save_total_limit"),
+        "load_best_model_at_end": Choice(True, "the final model is the best evaluated one, not "
+                                               "the last"),
+        "metric_for_best_model": Choice(best_metric, best_reason),
+        "greater_is_better": Choice(True, f"a higher {best_metric} is better"),
+        **choose_precision(facts.hardware),
+        **optimizer_choice(facts),
+        **dataloader_choices(facts.hardware),
+        **_length_grouping(fields),
+        "report_to": _report_to(facts, options),
+        "seed": _default("seed"),
+    }
+    training = {_version_key(key, fields): choice for key, choice in training.items()}
+    _from_existing(facts, "training", training)
+
+    sections = {
+        "model": model_section,
+        "data": data,
+        "loss": {"class_weights": class_weights(train.label_counts, labels)},
+        "early_stopping": {"patience": _default("early_stopping_patience"),
+                           "threshold": _default("early_stopping_threshold")},
+        "training": training,
+    }
+    config_path, script_path, layout_reason = file_layout(facts)
+    return Plan(
+        task="classification",
+        sections=sections,
+        search_space=search_space(training, best_metric, batch_fits=_fitting_batches(batch)),
+        config_path=config_path,
+        script_path=script_path,
+        requirements=training_requirements(facts, training["report_to"].value),
+        transformers_target=facts.dependencies.transformers_target,
+        transformers_installed=facts.dependencies.transformers_installed,
+        facts_summary=_facts_summary(facts, train, model, token_lengths, layout_reason),
+        warnings=_warnings(facts, train),
+        notes=(f"trainwright {__version__}",),
+    )
+
+
+def _model_reason(model: ModelFacts, options: Options) -> str:
+    size = f"{format_count(model.num_parameters)} parameters, " if model.num_parameters else ""
+    where = "a local folder" if model.local_path else "from the Hugging Face Hub"
+    if options.model:
+        return f"given with --model ({size}{where})"
+    return f"{TABLE['model'][1]} ({where})"
+
+
+def _split_reason(data: DataFile) -> str:
+    return "named as the training split" if data.split == "train" else \
+        "the largest labelled file in the project"
+
+
+def _column_reason(found: str | None, given: str | None, role: str) -> str:
+    if given:
+        return f"given with --{role}-column"
+    return f"inferred from the column names and values (override with --{role}-column)"
+
+
+def _warmup(fields: set[str], fraction: float, reason: str) -> dict[str, Choice]:
+    # transformers 5 removed warmup_ratio: a float warmup_steps below 1 is the ratio.
+    if "warmup_ratio" in fields:
+        return {"warmup_ratio": Choice(fraction, reason)}
+    return {"warmup_steps": Choice(fraction, reason + " (a value below 1 is a fraction of the "
+                                                      "total steps)")}
+
+
+def _length_grouping(fields: set[str]) -> dict[str, Choice]:
+    reason = ("batches of texts of similar length waste less padding, which speeds up "
+              "training on skewed length distributions")
+    if "train_sampling_strategy" in fields:
+        return {"train_sampling_strategy": Choice("group_by_length", reason)}
+    if "group_by_length" in fields:
+        return {"group_by_length": Choice(True, reason)}
+    return {}
+
+
+def _version_key(key: str, fields: set[str]) -> str:
+    # The renamed evaluation key: eval_strategy since transformers 4.41.
+    if key == "eval_strategy" and key not in fields and "evaluation_strategy" in fields:
+        return "evaluation_strategy"
+    return key
+
+
+def _report_to(facts: ProjectFacts, options: Options) -> Choice:
+    if options.report_to:
+        return Choice(options.report_to, "given with --report-to")
+    if facts.dependencies.version("tensorboard"):
+        return Choice("tensorboard", "tensorboard is installed: `tensorboard --logdir "
+                                     "<output_dir>` shows the curves; wandb only when asked "
+                                     "(--report-to wandb)")
+    return Choice("none", "no tracker installed (pip install tensorboard to get curves); "
+                          "wandb only when asked (--report-to wandb)")
+
+
+def _fitting_batches(batch: dict[str, Choice]) -> tuple[int, ...]:
+    per_device = batch["per_device_train_batch_size"].value
+    return tuple(size for size in (per_device // 2, per_device) if size >= 1)
+
+
+def search_space(training: dict[str, Choice], metric: str, batch_fits: tuple[int, ...]
+                 ) -> SearchSpace:
+    lr = training["learning_rate"].value
+    epochs = training["num_train_epochs"].value
+    parameters = (
+        SearchParameter("training.learning_rate", "float", lr,
+                        "log-uniform over a factor of 3 either side of the planned value",
+                        low=float(f"{lr / 3:.2g}"), high=float(f"{lr * 3:.2g}"), log=True),
+        SearchParameter("training.num_train_epochs", "int", epochs,
+                        "from half to one and a half times the planned epochs",
+                        low=max(1, epochs // 2), high=max(2, math.ceil(epochs * 1.5))),
+        SearchParameter("training.weight_decay", "float", training["weight_decay"].value,
+                        "none to strong regularisation", low=0.0, high=0.1),
+        SearchParameter("training.per_device_train_batch_size", "categorical",
+                        training["per_device_train_batch_size"].value,
+                        "only batch sizes that the memory plan says fit",
+                        choices=tuple(sorted(set(batch_fits)))),
+    )
+    return SearchSpace(metric=f"eval_{metric}", direction="maximize", n_trials=20,
+                       sampler="tpe", pruner="median", parameters=parameters)
+
+
+def _facts_summary(facts: ProjectFacts, train: DataFile, model: ModelFacts,
+                   token_lengths: list[int] | None, layout_reason: str) -> dict:
+    hardware = facts.hardware
+    if hardware.gpus:
+        device = ", ".join(f"{g.name} ({g.memory_mib:,} MiB)" for g in hardware.gpus)
+    else:
+        device = f"{hardware.accelerator.upper()}, {hardware.cpu_cores} cores, " \
+                 f"{hardware.ram_mib:,} MiB RAM"
+    return {
+        "train_rows": train.rows,
+        "label_counts": train.label_counts,
+        "text_length_words": train.text_length_words,
+        "token_length_source": "the model's tokenizer" if token_lengths else
+        "words x 1.4 (tokenizer not available locally)",
+        "model_parameters": model.num_parameters,
+        "hardware": device,
+        "framework": facts.framework.chosen or "none detected",
+        "framework_explanation": facts.framework.explanation,
+        "layout": layout_reason,
+    }
+
+
+def _warnings(facts: ProjectFacts, train: DataFile) -> tuple[str, ...]:
+    warnings = list(train.problems)
+    if facts.framework.chosen in {"tensorflow", "jax"}:
+        warnings.append(
+            f"This project uses {facts.framework.chosen}. transformers 5 trains with PyTorch "
+            "only, so the generated setup is PyTorch; models saved by it load in PyTorch (see "
+            "README-TRAINING.md).")
+    missing = facts.dependencies.missing(("transformers", "torch", "datasets", "accelerate",
+                                          "scikit-learn"))
+    if missing:
+        warnings.append(f"Not installed: {', '.join(missing)}. Install them with "
+                        "`pip install -r requirements-training.txt` before training.")
+    if not facts.dependencies.transformers_installed:
+        warnings.append(f"transformers is not installed: the config targets transformers "
+                        f"{facts.dependencies.transformers_target}, the newest version "
+                        "trainwright knows.")
+    warnings += list(facts.existing.problems)
+    return tuple(warnings)

@@ -1,0 +1,94 @@
+"""Planning rules shared by every training type: data selection, layout, cadence, loaders."""
+
+from __future__ import annotations
+
+import math
+from trainwright.discovery.models import DataFile, ProjectFacts
+from trainwright.errors import UserError
+from trainwright.planning.plan import Choice
+
+DEFAULT_CONFIG_NAME = "training_config.yaml"
+DEFAULT_SCRIPT_NAME = "train.py"
+
+
+def pick_by_table(table: tuple, amount: float):
+    """First entry of a ((limit, value...), ...) table whose limit exceeds amount."""
+    for limit, *rest in table:
+        if limit is None or amount < limit:
+            return rest[0] if len(rest) == 1 else tuple(rest)
+    raise ValueError("a default table must end with a None limit")
+
+
+def file_layout(facts: ProjectFacts) -> tuple[str, str, str]:
+    """Where training_config.yaml and train.py go, and why."""
+    existing = facts.existing.training_config
+    if existing:
+        config_path, reason = existing, f"the existing {existing} is regenerated in place"
+    elif facts.conventions.config_dir:
+        config_path = f"{facts.conventions.config_dir}/{DEFAULT_CONFIG_NAME}"
+        reason = f"the project keeps configs in {facts.conventions.config_dir}/"
+    else:
+        config_path, reason = DEFAULT_CONFIG_NAME, "the project has no config folder"
+    if facts.conventions.scripts_dir:
+        script_path = f"{facts.conventions.scripts_dir}/{DEFAULT_SCRIPT_NAME}"
+        reason += f"; scripts live in {facts.conventions.scripts_dir}/"
+    else:
+        script_path = DEFAULT_SCRIPT_NAME
+    return config_path, script_path, reason
+
+
+def _is_usable(data: DataFile) -> bool:
+    return not any("binary" in p or "not UTF-8" in p or "not valid" in p for p in data.problems)
+
+
+def select_splits(facts: ProjectFacts, needs_labels: bool
+                  ) -> tuple[DataFile, DataFile | None, DataFile | None]:
+    """Choose the train / validation / test files; raise a UserError naming every problem."""
+    if not facts.data:
+        raise UserError(
+            f"No data files found in {facts.root} (looked for csv, tsv, json, jsonl, parquet, "
+            "txt and save_to_disk folders at the root and under data/ or datasets/).",
+            "put the data under data/ or pass it with --data path/to/train.csv.",
+        )
+    unreadable = [p for data in facts.data if not _is_usable(data) for p in data.problems]
+    usable = [data for data in facts.data if _is_usable(data)]
+    if not usable:
+        raise UserError("No data file can be read:", "pass a CSV, JSON Lines or Parquet file "
+                        "with --data.", problems=unreadable)
+    by_split = {split: [d for d in usable if d.split == split]
+                for split in ("train", "validation", "test")}
+    train = (by_split["train"] or [d for d in usable if d.split is None]
+             or usable)
+    labelled = [d for d in train if d.label_column] if needs_labels else train
+    train_file = max(labelled or train, key=lambda d: (d.rows or 0, d.size_bytes))
+    validation = by_split["validation"][0] if by_split["validation"] else None
+    test = by_split["test"][0] if by_split["test"] else None
+    return train_file, validation, test
+
+
+def cadence(train_rows: int, effective_batch: int, epochs: int) -> dict[str, Choice]:
+    """Evaluation, saving and logging cadence from the number of optimiser steps."""
+    steps_per_epoch = max(1, math.ceil(train_rows / effective_batch))
+    logging_steps = max(1, min(50, steps_per_epoch // 4))
+    choices: dict[str, Choice] = {}
+    if steps_per_epoch <= 1000:
+        reason = (f"{steps_per_epoch} steps per epoch: evaluating once per epoch is frequent "
+                  "enough and cheap")
+        choices["eval_strategy"] = Choice("epoch", reason)
+        choices["save_strategy"] = Choice("epoch", "saved when evaluated, so the best "
+                                                   "checkpoint can be restored")
+    else:
+        interval = max(100, min(2000, round(steps_per_epoch / 4, -2)))
+        reason = (f"{steps_per_epoch} steps per epoch: evaluating every {interval} steps "
+                  "(about 4 times an epoch) catches the best point without slowing training")
+        choices["eval_strategy"] = Choice("steps", reason)
+        choices["eval_steps"] = Choice(interval, reason)
+        choices["save_strategy"] = Choice("steps", "saved when evaluated, so the best "
+                                                   "checkpoint can be restored")
+        choices["save_steps"] = Choice(interval, "the same interval as evaluation")
+    choices["logging_steps"] = Choice(
+        logging_steps, f"about 4 loss readings per epoch of {steps_per_epoch} steps (at most "
+                       "every 50 steps)")
+    choices["_steps_per_epoch"] = Choice(steps_per_epoch, "")
+    return choices
+

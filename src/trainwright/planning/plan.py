@@ -1,0 +1,75 @@
+"""The typed plan: every value with the reason it was chosen. Files are renderings of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: Any
+    reason: str
+
+
+@dataclass(frozen=True)
+class SearchParameter:
+    """One hyperparameter of the search space written to hyperparameters.json."""
+
+    name: str  # section.key, e.g. training.learning_rate
+    type: str  # float | int | categorical
+    default: Any
+    reason: str
+    low: float | int | None = None
+    high: float | int | None = None
+    log: bool = False
+    choices: tuple = ()
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    metric: str
+    direction: str
+    n_trials: int
+    sampler: str
+    pruner: str
+    parameters: tuple[SearchParameter, ...]
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the user asked for on the command line (None means: let the plan decide)."""
+
+    model: str | None = None
+    data_paths: tuple[str, ...] = ()
+    text_column: str | None = None
+    label_column: str | None = None
+    output_dir: str | None = None
+    report_to: str | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    task: str
+    sections: dict[str, dict[str, Choice]]
+    search_space: SearchSpace
+    config_path: str  # where training_config.yaml goes, relative to the project root
+    script_path: str  # where train.py goes
+    requirements: tuple[str, ...]
+    transformers_target: str
+    transformers_installed: bool
+    facts_summary: dict[str, Any]
+    warnings: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = field(default=())
+
+    def value(self, section: str, key: str, default: Any = None) -> Any:
+        choice = self.sections.get(section, {}).get(key)
+        return default if choice is None else choice.value
+
+    def values(self) -> dict[str, dict[str, Any]]:
+        return {name: {key: choice.value for key, choice in section.items()}
+                for name, section in self.sections.items()}
+
+    @property
+    def train_command(self) -> str:
+        return f"python {self.script_path} --config {self.config_path}"

@@ -1,0 +1,38 @@
+"""requirements-training.txt: what the generated script needs, compatible with what is installed."""
+
+from __future__ import annotations
+
+from trainwright.discovery.models import ProjectFacts
+
+# (package, lowest version the generated scripts support)
+SCRIPT_REQUIREMENTS = (
+    ("torch", "2.2"),
+    ("transformers", "4.46"),
+    ("datasets", "2.19"),
+    ("accelerate", "0.34"),
+    ("scikit-learn", "1.3"),
+    ("numpy", "1.24"),
+    ("pyyaml", "6.0"),
+    ("optuna", "3.6"),
+)
+
+
+def _major_minor(version: str) -> str:
+    return ".".join(version.split("+")[0].split(".")[:2])
+
+
+def requirement_line(name: str, minimum: str, installed: str | None) -> str:
+    if name == "torch" or installed is None:
+        # torch stays a range: pinning it would replace a working CUDA or CPU build.
+        return f"{name}>={minimum}"
+    major = int(_major_minor(installed).split(".")[0])
+    return f"{name}>={_major_minor(installed)},<{major + 1}"
+
+
+def training_requirements(facts: ProjectFacts, report_to: str) -> tuple[str, ...]:
+    lines = [requirement_line(name, minimum, facts.dependencies.version(name))
+             for name, minimum in SCRIPT_REQUIREMENTS]
+    if report_to in {"tensorboard", "wandb"}:
+        lines.append(requirement_line(report_to, "2.0" if report_to == "tensorboard" else "0.16",
+                                      facts.dependencies.version(report_to)))
+    return tuple(lines)

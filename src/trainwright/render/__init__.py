@@ -1,0 +1,123 @@
+"""Render a Plan into the files of a training setup (Jinja2, StrictUndefined)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import jinja2
+import yaml
+
+from trainwright import __version__
+from trainwright.planning.plan import Plan, SearchParameter
+
+PLAIN_STRING = re.compile(r"[A-Za-z_./][A-Za-z0-9_./+-]*")
+
+ENVIRONMENT = jinja2.Environment(
+    loader=jinja2.PackageLoader("trainwright", "render/templates"),
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    autoescape=False,
+)
+
+GITIGNORE_LINES = (".env", "outputs/", "checkpoint-*/", "runs/", "wandb/")
+
+
+def yaml_value(value: Any) -> str:
+    """One YAML scalar or flow collection that reads back as exactly ``value``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        text = repr(value)
+        mantissa, _, exponent = text.partition("e")
+        if exponent and "." not in mantissa:
+            text = f"{mantissa}.0e{exponent}"  # YAML 1.1 reads 2e-05 as a string
+        return text
+    if isinstance(value, str):
+        if PLAIN_STRING.fullmatch(value) and yaml.safe_load(value) == value:
+            return value
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(yaml_value(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{yaml_value(str(k))}: {yaml_value(v)}"
+                               for k, v in value.items()) + "}"
+    raise TypeError(f"cannot render {type(value).__name__} as YAML")
+
+
+def one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def range_text(parameter: SearchParameter) -> str:
+    if parameter.type == "categorical":
+        return ", ".join(str(choice) for choice in parameter.choices)
+    scale = " (log)" if parameter.log else ""
+    return f"{parameter.low:g} to {parameter.high:g}{scale}"
+
+
+ENVIRONMENT.filters.update(yaml_value=yaml_value, one_line=one_line, range_text=range_text)
+
+
+def hyperparameters_json(plan: Plan) -> str:
+    space = plan.search_space
+    parameters = {}
+    for parameter in space.parameters:
+        entry: dict[str, Any] = {"type": parameter.type}
+        if parameter.type == "categorical":
+            entry["choices"] = list(parameter.choices)
+        else:
+            entry.update(low=parameter.low, high=parameter.high, log=parameter.log)
+        entry.update(default=parameter.default, reason=parameter.reason)
+        parameters[parameter.name] = entry
+    document = {
+        "format_version": 1,
+        "generated_by": f"trainwright {__version__}",
+        "metric": space.metric,
+        "direction": space.direction,
+        "n_trials": space.n_trials,
+        "sampler": space.sampler,
+        "pruner": space.pruner,
+        "parameters": parameters,
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def render(plan: Plan, regenerate_command: str) -> dict[str, str]:
+    """Relative path -> file content, for every file of the setup except .gitignore."""
+    framework = plan.facts_summary.get("framework")
+    context = {
+        "plan": plan,
+        "version": __version__,
+        "facts": plan.facts_summary,
+        "regenerate_command": regenerate_command,
+        "framework_note": {"tensorflow": "TensorFlow", "jax": "JAX"}.get(framework, ""),
+        "requirements": plan.requirements,
+        "script_path": plan.script_path,
+        "config_path": plan.config_path,
+        "report_to": plan.value("training", "report_to"),
+        "model_name": plan.value("model", "name_or_path"),
+        "text_column": plan.value("data", "text_column"),
+        "num_labels": len(plan.value("data", "labels", [])),
+        "transformers_target": plan.transformers_target,
+    }
+    task = plan.task
+
+    def template(name: str) -> str:
+        return ENVIRONMENT.get_template(name).render(**context)
+
+    return {
+        plan.config_path: template(f"{task}/training_config.yaml.j2"),
+        plan.script_path: template(f"{task}/train.py.j2"),
+        "hyperparameters.json": hyperparameters_json(plan),
+        "README-TRAINING.md": template(f"{task}/README-TRAINING.md.j2"),
+        ".env.example": template("common/env.example.j2"),
+        "requirements-training.txt": template("common/requirements-training.txt.j2"),
+    }

@@ -1,0 +1,175 @@
+"""Checks on what was written: it parses, compiles, is in range, builds the installed
+TrainingArguments, holds no secrets; optionally a smoke run of the generated script."""
+
+from __future__ import annotations
+
+import json
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+SECRET_PATTERNS = {
+    "Hugging Face token": re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"),
+    "OpenAI-style key": re.compile(r"\bsk-[A-Za-z0-9_-]{20,}\b"),
+    "AWS access key": re.compile(r"\bAKIA[0-9A-Z]{16}\b"),
+    "GitHub token": re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),
+    "private key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    "assigned secret": re.compile(
+        r"(?i)\b(?:token|api_key|secret|password)\s*[:=]\s*[\"']?(?!your_)[A-Za-z0-9_\-]{24,}"),
+}
+
+# (section, key, test, what the value must be)
+RANGE_RULES = (
+    ("training", "learning_rate", lambda v: 0 < v < 1, "in (0, 1)"),
+    ("training", "num_train_epochs", lambda v: v > 0, "above 0"),
+    ("training", "per_device_train_batch_size", lambda v: isinstance(v, int) and v >= 1, ">= 1"),
+    ("training", "per_device_eval_batch_size", lambda v: isinstance(v, int) and v >= 1, ">= 1"),
+    ("training", "gradient_accumulation_steps", lambda v: isinstance(v, int) and v >= 1, ">= 1"),
+    ("training", "weight_decay", lambda v: 0 <= v < 1, "in [0, 1)"),
+    ("training", "warmup_steps", lambda v: v >= 0, ">= 0 (below 1: a fraction)"),
+    ("training", "warmup_ratio", lambda v: 0 <= v < 1, "in [0, 1)"),
+    ("training", "max_grad_norm", lambda v: v > 0, "above 0"),
+    ("data", "max_length", lambda v: isinstance(v, int) and v >= 1, ">= 1"),
+    ("data", "validation_fraction", lambda v: 0 < v < 1, "in (0, 1)"),
+    ("early_stopping", "patience", lambda v: isinstance(v, int) and v >= 1, ">= 1"),
+)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def find_secrets(text: str) -> list[str]:
+    return [name for name, pattern in SECRET_PATTERNS.items() if pattern.search(text)]
+
+
+def check_ranges(config: dict) -> list[str]:
+    problems = []
+    for section, key, test, expected in RANGE_RULES:
+        value = (config.get(section) or {}).get(key)
+        if value is None:
+            continue
+        try:
+            valid = not isinstance(value, bool) and test(value)
+        except TypeError:
+            valid = False
+        if not valid:
+            problems.append(f"{section}.{key} = {value!r} must be {expected}")
+    return problems
+
+
+def check_search_space(space: dict, config: dict) -> list[str]:
+    problems = []
+    for name, spec in space.get("parameters", {}).items():
+        section, _, key = name.partition(".")
+        if key not in (config.get(section) or {}):
+            problems.append(f"hyperparameters.json: {name} is not in the config")
+            continue
+        default = spec.get("default")
+        if spec.get("type") == "categorical":
+            if default not in spec.get("choices", []):
+                problems.append(f"hyperparameters.json: {name} default {default} not in choices")
+        elif not spec["low"] < spec["high"] or not spec["low"] <= default <= spec["high"]:
+            problems.append(f"hyperparameters.json: {name} needs low < high and the default "
+                            "inside the range")
+    return problems
+
+
+TRAINING_ARGUMENTS_PROBE = """
+import sys, yaml
+from transformers import TrainingArguments
+training = dict(yaml.safe_load(open(sys.argv[1], encoding="utf-8"))["training"])
+training["output_dir"] = sys.argv[2]
+import torch
+if not torch.cuda.is_available():
+    training["fp16"] = False
+    training.pop("tf32", None)
+TrainingArguments(**training)
+"""
+
+
+def check_training_arguments(config_path: Path) -> Check:
+    """Build a real TrainingArguments of the installed transformers, in a child process
+    (importing transformers takes seconds and hundreds of MB)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        result = subprocess.run(
+            [sys.executable, "-c", TRAINING_ARGUMENTS_PROBE, str(config_path), scratch],
+            capture_output=True, text=True, timeout=300, check=False,
+        )
+    if result.returncode == 0:
+        return Check("TrainingArguments", True, "the training: section builds the installed "
+                                                "TrainingArguments")
+    last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+    return Check("TrainingArguments", False, last)
+
+
+def verify_files(root: Path, files: dict[str, str], config_path: str, script_path: str,
+                 fields: tuple[str, ...], transformers_installed: bool) -> list[Check]:
+    checks: list[Check] = []
+    try:
+        config = yaml.safe_load(files[config_path])
+        checks.append(Check("YAML", True, f"{config_path} parses"))
+    except yaml.YAMLError as error:
+        return [Check("YAML", False, f"{config_path}: {error}")]
+    try:
+        space = json.loads(files["hyperparameters.json"])
+        checks.append(Check("JSON", True, "hyperparameters.json parses"))
+    except json.JSONDecodeError as error:
+        return checks + [Check("JSON", False, f"hyperparameters.json: {error}")]
+    try:
+        compile(files[script_path], script_path, "exec")
+        checks.append(Check("Python", True, f"{script_path} compiles"))
+    except SyntaxError as error:
+        checks.append(Check("Python", False, f"{script_path}:{error.lineno}: {error.msg}"))
+    problems = check_ranges(config) + check_search_space(space, config)
+    checks.append(Check("ranges", not problems, "; ".join(problems) or "every value in range"))
+    unknown = sorted(set(config.get("training", {})) - set(fields))
+    checks.append(Check("keys", not unknown,
+                        f"not TrainingArguments fields: {', '.join(unknown)}" if unknown else
+                        "every training key is a TrainingArguments field"))
+    secrets = [f"{path}: {kind}" for path, text in files.items() for kind in find_secrets(text)]
+    checks.append(Check("secrets", not secrets, "; ".join(secrets) or "no secrets in any file"))
+    if transformers_installed:
+        checks.append(check_training_arguments(root / config_path))
+    return checks
+
+
+@dataclass(frozen=True)
+class SmokeResult:
+    ok: bool
+    seconds: float
+    peak_memory_mib: float
+    loss: float | None
+    samples_per_second: float | None
+    output_tail: str
+
+
+def smoke_run(root: Path, config_path: str, script_path: str, steps: int = 3,
+              samples: int = 64) -> SmokeResult:
+    """Run the generated script for a few steps on a slice of the data, in a scratch folder."""
+    with tempfile.TemporaryDirectory(prefix="trainwright-smoke-") as scratch:
+        command = [
+            sys.executable, script_path, "--config", config_path, "--max-steps", str(steps),
+            "--max-samples", str(samples), "--no-resume",
+            "--set", f"training.output_dir={scratch}", "--set", "training.report_to=none",
+        ]
+        started = time.perf_counter()
+        result = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False,
+                                timeout=1800)
+        seconds = time.perf_counter() - started
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        metrics_file = Path(scratch, "final_metrics.json")
+        metrics = json.loads(metrics_file.read_text()) if metrics_file.exists() else {}
+    tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+    return SmokeResult(result.returncode == 0, seconds, peak, metrics.get("train_loss"),
+                       metrics.get("train_samples_per_second"), tail)

@@ -1,0 +1,68 @@
+"""Tiny local models, tokenizers and projects that the tests build (no model hub needed)."""
+
+from __future__ import annotations
+
+import csv
+import random
+from pathlib import Path
+
+CLASS_WORDS = {
+    "positive": ["great", "excellent", "love", "wonderful", "perfect", "happy", "amazing"],
+    "negative": ["terrible", "awful", "hate", "broken", "refund", "angry", "worst"],
+    "question": ["how", "when", "where", "which", "could", "explain", "wondering"],
+}
+FILLER = ("the product delivery order box item service team app price size color store week "
+          "today my our this that it was is and with for from after before again").split()
+CLASS_SHARES = {"positive": 0.6, "negative": 0.3, "question": 0.1}
+
+
+def labelled_texts(rows: int, seed: int = 0) -> list[tuple[str, str]]:
+    """Texts whose label is learnable from a few class words, in 60 / 30 / 10 % shares."""
+    generator = random.Random(seed)
+    labels = list(CLASS_SHARES)
+    data = []
+    for _ in range(rows):
+        label = generator.choices(labels, weights=list(CLASS_SHARES.values()))[0]
+        words = generator.choices(FILLER, k=generator.randint(4, 18))
+        for _ in range(generator.randint(1, 3)):
+            words.insert(generator.randrange(len(words) + 1),
+                         generator.choice(CLASS_WORDS[label]))
+        data.append((" ".join(words), label))
+    return data
+
+
+def write_csv(path: Path, rows: list[tuple[str, str]], header=("text", "label")) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def build_tiny_bert(folder: Path, texts: list[str]) -> Path:
+    """A 2-layer BERT and a WordPiece tokenizer trained on ``texts``, saved to ``folder``."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=500,
+                                                                    special_tokens=specials))
+    cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
+        special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
+    )
+    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]",
+                                   pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
+                                   mask_token="[MASK]", model_max_length=128)
+    config = BertConfig(vocab_size=tokenizer.get_vocab_size(), hidden_size=32,
+                        num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+                        max_position_embeddings=128)
+    folder.mkdir(parents=True, exist_ok=True)
+    BertModel(config).save_pretrained(folder)  # an encoder without a head, like a hub model
+    fast.save_pretrained(folder)
+    return folder
