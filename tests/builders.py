@@ -59,8 +59,8 @@ def build_tiny_bert(folder: Path, texts: list[str]) -> Path:
     fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]",
                                    pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
                                    mask_token="[MASK]", model_max_length=128)
-    config = BertConfig(vocab_size=tokenizer.get_vocab_size(), hidden_size=32,
-                        num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+    config = BertConfig(vocab_size=tokenizer.get_vocab_size(), hidden_size=64,
+                        num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
                         max_position_embeddings=128)
     folder.mkdir(parents=True, exist_ok=True)
     BertModel(config).save_pretrained(folder)  # an encoder without a head, like a hub model

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import platform
@@ -17,7 +18,7 @@ from trainwright.discovery import discover
 from trainwright.discovery.dependencies import REQUIRED_FOR_TRAINING, install_command
 from trainwright.discovery.hardware import probe_hardware
 from trainwright.errors import TrainwrightError, UserError
-from trainwright.pipeline import prepare, write_and_verify
+from trainwright.pipeline import prepare, start_probe, write_and_verify
 from trainwright.planning import Options
 from trainwright.tasks import IMPLEMENTED_TYPES, TRAINING_TYPES, resolve_training_type
 from trainwright.verify import smoke_run
@@ -62,22 +63,21 @@ def init(training_type: str | None, project: str, model: str | None, data_paths:
     task = resolve_training_type(training_type or _ask_training_type(yes))
     options = Options(model=model, data_paths=data_paths, text_column=text_column,
                       label_column=label_column, output_dir=output_dir, report_to=report_to)
-    with errors.status("Looking at the project...") as status:
-        prepared = prepare(task, project, options, force=force,
-                           regenerate_command=_regenerate_command(),
-                           progress=lambda message: status.update(f"Looking: {message}"))
+    with contextlib.ExitStack() as stack:
+        probe = None if dry_run else start_probe()
+        if probe is not None:
+            stack.enter_context(probe)
+        with errors.status("Looking at the project...") as status:
+            prepared = prepare(task, project, options, force=force,
+                               regenerate_command=_regenerate_command(click.get_current_context()),
+                               progress=lambda message: status.update(f"Looking: {message}"))
+        for warning in prepared.plan.warnings:
+            errors.print(f"[yellow]warning:[/] {warning}")
+        if dry_run:
+            return _show_dry_run(prepared)
+        with errors.status("Writing and verifying..."):
+            checks = write_and_verify(prepared, probe)
     plan = prepared.plan
-    for warning in plan.warnings:
-        errors.print(f"[yellow]warning:[/] {warning}")
-    if dry_run:
-        _print_plan_table(plan)
-        _print_files(prepared.changes, dry_run=True)
-        for change in prepared.changes:
-            if change.status in {"conflict", "overwrite", "update"}:
-                console.print(change.diff(), markup=False)
-        console.print("Dry run: nothing was written.")
-        return 0
-    checks = write_and_verify(prepared)
     _print_files(prepared.changes, dry_run=False)
     _print_plan_table(plan)
     failed = [check for check in checks if not check.ok]
@@ -162,6 +162,16 @@ def env() -> int:
 # ---------------------------------------------------------------------------------------------
 
 
+def _show_dry_run(prepared) -> int:
+    _print_plan_table(prepared.plan)
+    _print_files(prepared.changes, dry_run=True)
+    for change in prepared.changes:
+        if change.status in {"conflict", "overwrite", "update"}:
+            console.print(change.diff(), markup=False)
+    console.print("Dry run: nothing was written.")
+    return 0
+
+
 def _ask_training_type(never_prompt: bool) -> str:
     if never_prompt or not sys.stdin.isatty():
         raise UserError("No training type given.",
@@ -170,8 +180,9 @@ def _ask_training_type(never_prompt: bool) -> str:
                         default=IMPLEMENTED_TYPES[0])
 
 
-def _regenerate_command() -> str:
-    arguments = [a for a in sys.argv[1:] if a not in {"--force", "--dry-run", "--smoke"}]
+def _regenerate_command(context: click.Context) -> str:
+    argv = context.find_root().obj or []
+    arguments = [a for a in argv if a not in {"--force", "--dry-run", "--smoke"}]
     return shlex.join(["trainwright", *arguments, "--force"])
 
 
@@ -243,7 +254,9 @@ def _print_hardware(hardware) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: returns the exit code (0 ok, 1 verification failed, 2 bad usage/input)."""
     try:
-        result = cli.main(args=argv, prog_name="trainwright", standalone_mode=False)
+        arguments = list(sys.argv[1:] if argv is None else argv)
+        result = cli.main(args=arguments, prog_name="trainwright", standalone_mode=False,
+                          obj=arguments)
     except click.exceptions.Abort:
         errors.print("Aborted.")
         return 2

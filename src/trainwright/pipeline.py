@@ -13,7 +13,8 @@ from trainwright.planning import Options, Plan, plan
 from trainwright.planning.common import select_splits
 from trainwright.planning.defaults import CLASSIFICATION
 from trainwright.render import GITIGNORE_LINES, render
-from trainwright.verify import Check, verify_files
+from trainwright.discovery.dependencies import installed_version
+from trainwright.verify import Check, TrainingArgumentsProbe, verify_files
 from trainwright.write import FileChange, apply_changes, plan_changes
 
 DEFAULT_MODELS = {"classification": CLASSIFICATION["model"][0]}
@@ -54,9 +55,14 @@ def prepare(task: str, project: str | Path, options: Options, *, force: bool = F
     return Prepared(facts, model, the_plan, files, changes)
 
 
-def write_and_verify(prepared: Prepared) -> list[Check]:
+def start_probe() -> TrainingArgumentsProbe | None:
+    """Start building TrainingArguments early when transformers is installed (else None)."""
+    return TrainingArgumentsProbe() if installed_version("transformers") else None
+
+
+def write_and_verify(prepared: Prepared, probe: TrainingArgumentsProbe | None = None
+                     ) -> list[Check]:
     apply_changes(prepared.facts.root, prepared.changes)
-    dependencies = prepared.facts.dependencies
     return verify_files(prepared.facts.root, prepared.files, prepared.plan.config_path,
-                        prepared.plan.script_path, dependencies.training_argument_fields,
-                        dependencies.transformers_installed)
+                        prepared.plan.script_path,
+                        prepared.facts.dependencies.training_argument_fields, probe)

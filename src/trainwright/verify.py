@@ -86,35 +86,62 @@ def check_search_space(space: dict, config: dict) -> list[str]:
 
 
 TRAINING_ARGUMENTS_PROBE = """
-import sys, yaml
-from transformers import TrainingArguments
-training = dict(yaml.safe_load(open(sys.argv[1], encoding="utf-8"))["training"])
-training["output_dir"] = sys.argv[2]
+import sys, tempfile, yaml
 import torch
-if not torch.cuda.is_available():
-    training["fp16"] = False
-    training.pop("tf32", None)
-TrainingArguments(**training)
+from transformers import TrainingArguments
+with tempfile.TemporaryDirectory() as scratch:
+    TrainingArguments(output_dir=scratch)  # the first one imports accelerate: do it early
+    print("ready", flush=True)
+    path = sys.stdin.readline().strip()
+    if path:
+        training = dict(yaml.safe_load(open(path, encoding="utf-8"))["training"])
+        training["output_dir"] = scratch
+        if not torch.cuda.is_available():  # as train.py does on a machine without a GPU
+            training["fp16"] = False
+            training.pop("tf32", None)
+        TrainingArguments(**training)
 """
 
 
-def check_training_arguments(config_path: Path) -> Check:
-    """Build a real TrainingArguments of the installed transformers, in a child process
-    (importing transformers takes seconds and hundreds of MB)."""
-    with tempfile.TemporaryDirectory() as scratch:
-        result = subprocess.run(
-            [sys.executable, "-c", TRAINING_ARGUMENTS_PROBE, str(config_path), scratch],
-            capture_output=True, text=True, timeout=300, check=False,
+class TrainingArgumentsProbe:
+    """Builds a real TrainingArguments of the installed transformers from the written config.
+
+    It runs in a child process started before discovery, so that importing torch and
+    transformers (seconds, hundreds of MB) overlaps trainwright's own work.
+    """
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", TRAINING_ARGUMENTS_PROBE], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
-    if result.returncode == 0:
-        return Check("TrainingArguments", True, "the training: section builds the installed "
-                                                "TrainingArguments")
-    last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-    return Check("TrainingArguments", False, last)
+
+    def check(self, config_path: Path) -> Check:
+        try:
+            _, stderr = self.process.communicate(f"{config_path}\n", timeout=300)
+        except subprocess.TimeoutExpired:
+            self.close()
+            return Check("TrainingArguments", False, "building TrainingArguments took over 300 s")
+        if self.process.returncode == 0:
+            return Check("TrainingArguments", True, "the training: section builds the installed "
+                                                    "TrainingArguments")
+        last = (stderr.strip().splitlines() or ["no output"])[-1]
+        return Check("TrainingArguments", False, last)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def __enter__(self) -> TrainingArgumentsProbe:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
 
 
 def verify_files(root: Path, files: dict[str, str], config_path: str, script_path: str,
-                 fields: tuple[str, ...], transformers_installed: bool) -> list[Check]:
+                 fields: tuple[str, ...], probe: TrainingArgumentsProbe | None) -> list[Check]:
     checks: list[Check] = []
     try:
         config = yaml.safe_load(files[config_path])
@@ -139,8 +166,8 @@ def verify_files(root: Path, files: dict[str, str], config_path: str, script_pat
                         "every training key is a TrainingArguments field"))
     secrets = [f"{path}: {kind}" for path, text in files.items() for kind in find_secrets(text)]
     checks.append(Check("secrets", not secrets, "; ".join(secrets) or "no secrets in any file"))
-    if transformers_installed:
-        checks.append(check_training_arguments(root / config_path))
+    if probe is not None:
+        checks.append(probe.check(root / config_path))
     return checks
 
 

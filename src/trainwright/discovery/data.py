@@ -19,7 +19,9 @@ from trainwright.discovery.models import DataFile
 SAMPLE_BYTES = 1024 * 1024
 MAX_SAMPLE_ROWS = 5000
 MAX_JSON_ARRAY_BYTES = 64 * 1024 * 1024
-STREAM_BLOCK_BYTES = 16 * 1024 * 1024
+# pyarrow reads several blocks ahead: small blocks keep the peak memory of a 1 GB pass low
+# (benchmarks/README.md: 16 MiB blocks peaked near 480 MiB, 2 MiB blocks near 215 MiB).
+STREAM_BLOCK_BYTES = 2 * 1024 * 1024
 
 TEXT_NAMES = ("text", "sentence", "review", "content", "body", "document", "utterance",
               "comment", "message", "tweet", "question", "description", "title", "input", "prompt")
@@ -35,8 +37,11 @@ MAX_LABEL_CARDINALITY = 100
 MAX_TOKENIZED_TEXTS = 1000
 
 
-def split_from_name(path: Path) -> str | None:
-    words = re.split(r"[-_. ]+", path.stem.lower()) + [path.parent.name.lower()]
+def split_from_name(path: Path, root: Path | None = None) -> str | None:
+    """train / validation / test from the file name, or from its folder inside the project."""
+    words = re.split(r"[-_. ]+", path.stem.lower())
+    if root is None or path.parent.resolve() != root.resolve():
+        words.append(path.parent.name.lower())
     for word in words:
         if word in SPLIT_WORDS:
             return SPLIT_WORDS[word]
@@ -297,11 +302,9 @@ def _count_json_lines(path: Path, label_column: str | None) -> tuple[int, Counte
 
 
 def _count_lines(path: Path) -> int:
-    count = 0
+    """Non-blank lines, as the sample counts them."""
     with open(path, "rb") as handle:
-        while chunk := handle.read(STREAM_BLOCK_BYTES):
-            count += chunk.count(b"\n")
-    return count
+        return sum(1 for line in handle if line.strip())
 
 
 def count_rows_and_labels(path: Path, fmt: str, columns: list[str], label_column: str | None,
@@ -326,7 +329,22 @@ def count_rows_and_labels(path: Path, fmt: str, columns: list[str], label_column
         return rows, counts
     if fmt == "txt":
         return _count_lines(path), Counter()
+    if fmt == "json" and _starts_with(path, b"["):
+        return _count_json_array(path, label_column)
     return _count_json_lines(path, label_column)
+
+
+def _starts_with(path: Path, prefix: bytes) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(4096).lstrip().lstrip(b"\xef\xbb\xbf").startswith(prefix)
+
+
+def _count_json_array(path: Path, label_column: str | None) -> tuple[int, Counter]:
+    # Only reached for arrays up to MAX_JSON_ARRAY_BYTES: larger ones are refused when sampled.
+    data = json.loads(path.read_text(encoding="utf-8-sig", errors="replace"))
+    rows = [row for row in data if isinstance(row, dict)]
+    counts = Counter(_as_text(row.get(label_column)) for row in rows) if label_column else Counter()
+    return len(rows), counts
 
 
 # ---------------------------------------------------------------------------------------------
@@ -338,7 +356,7 @@ def inspect_data_file(path: Path, root: Path, text_column: str | None = None,
     relative = _relative(path, root)
     size = _size_of(path)
     rows, columns, problem = _sample_rows(path, fmt)
-    base = dict(path=relative, format=fmt, split=split_from_name(path), size_bytes=size)
+    base = dict(path=relative, format=fmt, split=split_from_name(path, root), size_bytes=size)
     if problem:
         return DataFile(**base, rows=None, columns=(), text_column=None, label_column=None,
                         label_counts={}, text_length_chars={}, text_length_words={},

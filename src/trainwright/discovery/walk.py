@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +15,9 @@ SKIPPED_DIRS = {
 DATA_SUFFIXES = {".csv", ".tsv", ".json", ".jsonl", ".parquet", ".txt"}
 DATA_DIRS = {"data", "datasets", "dataset"}
 NON_DATA_TXT = {"requirements", "license", "notice", "readme", "changelog", "authors"}
+NON_DATA_JSON = {"hyperparameters.json", "best_hyperparameters.json", "package.json",
+                 "package-lock.json", "tsconfig.json", "composer.json", "manifest.json",
+                 "trainer_state.json", "final_metrics.json", "all_results.json"}
 MAX_DEPTH = 12
 
 
@@ -51,8 +55,15 @@ def walk_project(root: Path) -> ProjectFiles:
         parts = () if relative_dir == "." else tuple(Path(relative_dir).parts)
         if not parts:
             found.top_level_dirs = {d for d in dirnames if not d.startswith(".")}
-        if "dataset_info.json" in filenames or "dataset_dict.json" in filenames:
-            if parts and _in_data_area(parts + ("x",)):
+        if "dataset_dict.json" in filenames:
+            # A DatasetDict saved with save_to_disk: one dataset per split folder.
+            if parts and _in_data_area(parts):
+                found.dataset_folders += [Path(dirpath, d) for d in sorted(dirnames)
+                                          if Path(dirpath, d, "dataset_info.json").is_file()]
+            dirnames[:] = []
+            continue
+        if "dataset_info.json" in filenames:
+            if parts and _in_data_area(parts):
                 found.dataset_folders.append(Path(dirpath))
             dirnames[:] = []  # a save_to_disk folder is read as one dataset
             continue
@@ -73,9 +84,10 @@ def walk_project(root: Path) -> ProjectFiles:
             elif suffix in {".yaml", ".yml"} or (suffix == ".json" and "config" in name.lower()):
                 found.config_files.append(path)
             if suffix in DATA_SUFFIXES and _in_data_area(parts + (name,)):
-                if suffix == ".txt" and path.stem.lower().split("-")[0] in NON_DATA_TXT:
+                first_word = re.split(r"[-_.]", path.stem.lower())[0]
+                if suffix == ".txt" and (first_word in NON_DATA_TXT or is_dependency_file(name)):
                     continue
-                if suffix == ".json" and ("config" in name.lower() or name in {"package.json"}):
+                if suffix == ".json" and ("config" in name.lower() or name in NON_DATA_JSON):
                     continue
                 found.data_files.append(path)
     return found

@@ -32,10 +32,16 @@ def format_count(count: int) -> str:
     return f"{count / 1e3:.0f} K"
 
 
-def check_labels(train: DataFile) -> list[str]:
+def check_labels(train: DataFile, options: Options) -> list[str]:
     problems = []
     if train.rows == 0 or (train.rows is None and not train.columns):
         problems.append(f"{train.path} has no data rows")
+        return problems
+    for role, given in (("text", options.text_column), ("label", options.label_column)):
+        if given and given not in train.columns:
+            problems.append(f"{train.path} has no {role} column '{given}' (its columns: "
+                            f"{', '.join(train.columns)}); pass --{role}-column with one of them")
+    if problems:
         return problems
     if not train.text_column:
         problems.append(f"{train.path}: no text column found among "
@@ -154,7 +160,7 @@ def _from_existing(facts: ProjectFacts, section: str, choices: dict[str, Choice]
 def plan_classification(facts: ProjectFacts, model: ModelFacts, options: Options,
                         token_lengths: list[int] | None = None) -> Plan:
     train, validation, test = select_splits(facts, needs_labels=True)
-    problems = check_labels(train)
+    problems = check_labels(train, options)
     if problems:
         raise UserError("The data cannot be used for classification:",
                         "fix the data file, or point trainwright at the right columns with "

@@ -21,14 +21,14 @@ def pick_by_table(table: tuple, amount: float):
 
 def file_layout(facts: ProjectFacts) -> tuple[str, str, str]:
     """Where training_config.yaml and train.py go, and why."""
-    existing = facts.existing.training_config
-    if existing:
-        config_path, reason = existing, f"the existing {existing} is regenerated in place"
-    elif facts.conventions.config_dir:
+    if facts.conventions.config_dir:
         config_path = f"{facts.conventions.config_dir}/{DEFAULT_CONFIG_NAME}"
         reason = f"the project keeps configs in {facts.conventions.config_dir}/"
     else:
         config_path, reason = DEFAULT_CONFIG_NAME, "the project has no config folder"
+    existing = facts.existing.training_config
+    if existing and existing != config_path:
+        config_path, reason = existing, f"the existing {existing} is regenerated in place"
     if facts.conventions.scripts_dir:
         script_path = f"{facts.conventions.scripts_dir}/{DEFAULT_SCRIPT_NAME}"
         reason += f"; scripts live in {facts.conventions.scripts_dir}/"

@@ -1,0 +1,61 @@
+"""Two project shapes whose rendered setups are kept as golden files in tests/golden/.
+
+Regenerate after an intended change with: python scripts/regenerate_golden.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from builders import labelled_texts, write_csv
+from trainwright.discovery.dependencies import KNOWN_TRAINING_ARGUMENT_FIELDS
+from trainwright.discovery.models import GPU, Dependencies, Dependency, Hardware
+from trainwright.pipeline import prepare
+from trainwright.planning import Options
+
+GOLDEN_DIR = Path(__file__).parent / "golden"
+
+CPU = Hardware(gpus=(), mps=False, cpu_cores=8, cpu_bf16=False, ram_mib=32_000, source="golden")
+A100 = Hardware(gpus=(GPU("NVIDIA A100-SXM4-80GB", 81_920, (8, 0)),), mps=False, cpu_cores=16,
+                cpu_bf16=True, ram_mib=256_000, source="golden")
+DEPENDENCIES = Dependencies(
+    packages=(Dependency("transformers", "5.24.0", ""), Dependency("torch", "2.13.0", ""),
+              Dependency("datasets", "5.2.0", ""), Dependency("accelerate", "1.15.0", ""),
+              Dependency("scikit-learn", "1.9.1", ""), Dependency("tensorboard", "2.21.0", "")),
+    training_argument_fields=KNOWN_TRAINING_ARGUMENT_FIELDS,
+    transformers_target="5.24.0",
+    transformers_installed=True,
+)
+
+
+def build_flat(root: Path) -> tuple[Options, Hardware]:
+    """A CSV at data/, nothing else: files go to the root."""
+    write_csv(root / "data" / "reviews.csv", labelled_texts(600, seed=11))
+    return Options(model="distilbert/distilbert-base-uncased"), CPU
+
+
+def build_laid_out(root: Path) -> tuple[Options, Hardware]:
+    """configs/ and scripts/ folders, JSON Lines splits with their own column names, a GPU."""
+    (root / "configs").mkdir(parents=True)
+    (root / "scripts").mkdir()
+    (root / ".gitignore").write_text("__pycache__/\n.env\n")
+    for split, count, seed in (("train", 900, 21), ("validation", 120, 22), ("test", 120, 23)):
+        path = root / "data" / f"{split}.jsonl"
+        path.parent.mkdir(exist_ok=True)
+        rows = labelled_texts(count, seed=seed)
+        path.write_text("".join(json.dumps({"review": t, "sentiment": s}) + "\n"
+                                for t, s in rows))
+    return Options(model="google-bert/bert-base-uncased", report_to="wandb"), A100
+
+
+SHAPES = {"flat": build_flat, "laid_out": build_laid_out}
+
+
+def render_shape(name: str, root: Path) -> dict[str, str]:
+    """Every file the setup would write (including .gitignore), by relative path."""
+    options, hardware = SHAPES[name](root)
+    prepared = prepare("classification", root, options, hardware=hardware,
+                       dependencies=DEPENDENCIES,
+                       regenerate_command="trainwright init classification . --force")
+    return {change.path: change.content for change in prepared.changes}

@@ -1,0 +1,122 @@
+"""Bad input: a one-paragraph error naming the file or value and the fix, exit code 2,
+no traceback, nothing written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from builders import labelled_texts, write_csv
+
+
+def run_cli(*arguments: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "trainwright", *arguments], cwd=cwd,
+                          capture_output=True, text=True, timeout=120, check=False,
+                          stdin=subprocess.DEVNULL)
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def assert_clean_error(result: subprocess.CompletedProcess, *expected: str) -> None:
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    message = " ".join(result.stderr.split())  # rich wraps long lines
+    for text in expected:
+        assert text in message, message
+
+
+@pytest.fixture
+def good_project(tmp_path) -> Path:
+    write_csv(tmp_path / "data" / "train.csv", labelled_texts(120))
+    return tmp_path
+
+
+def test_unknown_training_type_lists_the_valid_ones_with_a_did_you_mean(good_project):
+    before = snapshot(good_project)
+    result = run_cli("init", "clasification", str(good_project))
+    assert_clean_error(result, "Unknown training type 'clasification'",
+                       "Did you mean 'classification'?", "classification, generation, fine-tuning")
+    assert snapshot(good_project) == before
+
+
+def test_no_training_type_without_a_terminal_lists_the_types(good_project):
+    result = run_cli("init", cwd=good_project)
+    assert_clean_error(result, "No training type given", "classification")
+
+
+def test_missing_project_folder(tmp_path):
+    result = run_cli("init", "classification", str(tmp_path / "nowhere"))
+    assert_clean_error(result, "nowhere", "does not exist", "Fix:")
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_project_without_data(tmp_path):
+    (tmp_path / "model.py").write_text("import torch\n")
+    before = snapshot(tmp_path)
+    result = run_cli("init", "classification", str(tmp_path))
+    assert_clean_error(result, "No data files found", "--data")
+    assert snapshot(tmp_path) == before
+
+
+def test_empty_csv(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "train.csv").write_text("text,label\n")
+    before = snapshot(tmp_path)
+    result = run_cli("init", "classification", str(tmp_path))
+    assert_clean_error(result, "data/train.csv has no data rows")
+    assert snapshot(tmp_path) == before
+
+
+def test_csv_without_a_plausible_label_column(tmp_path):
+    rows = [(f"note number {i} about the weather today", f"id-{i}") for i in range(50)]
+    write_csv(tmp_path / "data" / "notes.csv", rows, header=("body", "reference"))
+    before = snapshot(tmp_path)
+    result = run_cli("init", "classification", str(tmp_path))
+    assert_clean_error(result, "data/notes.csv", "no plausible label column", "body, reference",
+                       "--label-column")
+    assert snapshot(tmp_path) == before
+
+
+def test_binary_file_named_csv(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "train.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00IHDR" * 50)
+    before = snapshot(tmp_path)
+    result = run_cli("init", "classification", str(tmp_path))
+    assert_clean_error(result, "data/train.csv is a binary file")
+    assert snapshot(tmp_path) == before
+
+
+def test_single_class_dataset(tmp_path):
+    write_csv(tmp_path / "data" / "train.csv",
+              [(f"great product number {i}", "positive") for i in range(40)])
+    before = snapshot(tmp_path)
+    result = run_cli("init", "classification", str(tmp_path))
+    assert_clean_error(result, "single class ('positive')", "at least two")
+    assert snapshot(tmp_path) == before
+
+
+def test_data_path_outside_the_project(tmp_path, good_project):
+    outside = write_csv(tmp_path.parent / f"{tmp_path.name}-outside.csv", labelled_texts(50))
+    before = snapshot(good_project)
+    result = run_cli("init", "classification", str(good_project), "--data", str(outside))
+    assert_clean_error(result, "is outside the project folder", "copy or link the data")
+    assert snapshot(good_project) == before
+
+
+def test_unknown_column_given_on_the_command_line(good_project):
+    result = run_cli("init", "classification", str(good_project), "--label-column", "klass")
+    assert_clean_error(result, "has no label column 'klass'", "text, label")
+
+
+def test_existing_files_are_not_overwritten_without_force(good_project):
+    (good_project / "train.py").write_text("print('my own training script')\n")
+    before = snapshot(good_project)
+    result = run_cli("init", "classification", str(good_project))
+    assert_clean_error(result, "train.py", "nothing was written", "--force")
+    assert snapshot(good_project) == before

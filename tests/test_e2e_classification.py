@@ -1,0 +1,121 @@
+"""End to end, as a user would: init a project, run the generated train.py, check its results."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from builders import labelled_texts, write_csv
+from trainwright.cli import main
+
+
+def run_script(project: Path, *arguments: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "train.py", "--config", "training_config.yaml", *arguments],
+        cwd=project, capture_output=True, text=True, timeout=timeout, check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, tiny_bert) -> Path:
+    root = tmp_path_factory.mktemp("reviews")
+    rows = labelled_texts(700, seed=2)
+    write_csv(root / "data" / "reviews.csv", rows)
+    assert main(["init", "classification", str(root), "--model", str(tiny_bert)]) == 0
+    return root
+
+
+@pytest.fixture(scope="module")
+def trained(project) -> tuple[Path, dict, subprocess.CompletedProcess]:
+    result = run_script(project)
+    metrics_file = project / "outputs" / "classification" / "final_metrics.json"
+    metrics = json.loads(metrics_file.read_text()) if metrics_file.exists() else {}
+    return project, metrics, result
+
+
+def test_init_writes_the_whole_setup(project):
+    for name in ("training_config.yaml", "train.py", "hyperparameters.json", "README-TRAINING.md",
+                 ".env.example", ".gitignore", "requirements-training.txt"):
+        assert (project / name).is_file(), name
+    config = yaml.safe_load((project / "training_config.yaml").read_text())
+    assert config["data"]["labels"] == ["negative", "positive", "question"]
+    assert config["data"]["text_column"] == "text"
+    assert ".env" in (project / ".gitignore").read_text().splitlines()
+
+
+def test_generated_script_trains_and_beats_the_majority_class(trained):
+    project, metrics, result = trained
+    assert result.returncode == 0, result.stderr[-3000:]
+    labels = [label for _, label in labelled_texts(700, seed=2)]
+    majority_share = Counter(labels).most_common(1)[0][1] / len(labels)
+    assert metrics["eval_accuracy"] > majority_share + 0.05
+    assert metrics["eval_f1_macro"] > 0.4  # better than predicting one class (about 0.25)
+    assert metrics["train_loss"] < 1.0986  # ln(3): below the loss of a uniform guess
+
+
+def test_class_weights_were_applied(trained):
+    project, metrics, result = trained
+    config = yaml.safe_load((project / "training_config.yaml").read_text())
+    planned = config["loss"]["class_weights"]
+    assert planned["question"] > planned["negative"] > planned["positive"]  # rarest weighs most
+    assert metrics["class_weights"] == pytest.approx(planned, rel=1e-5)
+    assert "Class weights:" in result.stderr
+
+
+def test_saved_model_reloads_with_its_labels(trained):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    project, _, _ = trained
+    output = project / "outputs" / "classification"
+    model = AutoModelForSequenceClassification.from_pretrained(output)
+    tokenizer = AutoTokenizer.from_pretrained(output)
+    assert model.config.id2label == {0: "negative", 1: "positive", 2: "question"}
+    assert model.config.label2id == {"negative": 0, "positive": 1, "question": 2}
+    batch = tokenizer(["I love it, wonderful and perfect"], return_tensors="pt")
+    assert model(**batch).logits.shape == (1, 3)
+    assert (output / "classification_report.txt").read_text().count("question") >= 1
+
+
+def test_a_second_run_resumes_from_the_checkpoint(project):
+    override = ("--set", "training.output_dir=outputs/resume", "--set", "training.report_to=none")
+    first = run_script(project, *override, "--max-steps", "6")
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert (project / "outputs" / "resume" / "checkpoint-6").is_dir()
+    second = run_script(project, *override, "--max-steps", "12")
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "Resuming from checkpoint outputs/resume/checkpoint-6" in second.stderr
+    metrics = json.loads((project / "outputs" / "resume" / "final_metrics.json").read_text())
+    assert metrics["resumed_from"] == "outputs/resume/checkpoint-6"
+    assert metrics["global_step"] == 12
+    state = json.loads((project / "outputs" / "resume" / "checkpoint-12" /
+                        "trainer_state.json").read_text())
+    assert state["global_step"] == 12
+
+
+def test_set_overrides_a_value_and_bad_override_is_a_clear_error(project):
+    result = run_script(project, "--set", "learning_rate=1")
+    assert result.returncode == 2
+    assert "--set expects SECTION.KEY=VALUE" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_smoke_flag_runs_a_few_steps(project, tiny_bert, capsys):
+    code = main(["init", "classification", str(project), "--model", str(tiny_bert), "--smoke",
+                 "--force"])
+    output = capsys.readouterr().out
+    assert code == 0, output
+    assert "smoke run ok" in output
+
+
+def test_generated_script_passes_ruff(project):
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated",
+                             "--select", "E,F,W,B,SIM,C4,UP,I", "--line-length", "100",
+                             "--target-version", "py310", "train.py"],
+                            cwd=project, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout
