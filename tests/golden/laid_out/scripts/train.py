@@ -478,12 +478,13 @@ class PruningCallback(TrainerCallback):
     """Reports each evaluation to Optuna and stops a trial that is doing worse than most."""
 
     def __init__(self, trial, metric: str):
-        self.trial, self.metric = trial, metric
+        self.trial, self.metric, self.reported = trial, metric, set()
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
         import optuna
 
-        if metrics and self.metric in metrics:
+        if metrics and self.metric in metrics and state.global_step not in self.reported:
+            self.reported.add(state.global_step)
             self.trial.report(metrics[self.metric], step=state.global_step)
             if self.trial.should_prune():
                 raise optuna.TrialPruned()
@@ -531,6 +532,7 @@ def run_search(config: dict, args: argparse.Namespace, search_space_path: str) -
         return value
 
     study.optimize(objective, n_trials=max(0, args.hpo - done), catch=(RuntimeError,))
+    keep_best_trial_only(study, search_dir, current=-1)
     write_search_results(study, space, args.config, search_dir)
     return 0
 
@@ -565,15 +567,15 @@ def write_search_results(study, space: dict, config_path: str, search_dir: Path)
     )
     text = Path(config_path).read_text(encoding="utf-8")
     for name, value in best.params.items():
-        text = replace_yaml_value(text, name, value)
+        text = replace_yaml_value(text, name, value, f"best of the search (trial {best.number})")
     best_config = Path(config_path).with_suffix(".best.yaml")
     best_config.write_text(text, encoding="utf-8")
     print(f"\nBest trial {best.number}: {space['metric']} = {best.value:.4f}")
     print(f"Best values: {search_dir.parent / 'best_hyperparameters.json'}; config: {best_config}")
 
 
-def replace_yaml_value(text: str, dotted_key: str, value: object) -> str:
-    """Replace `key: old  # reason` inside `section:` keeping the comment."""
+def replace_yaml_value(text: str, dotted_key: str, value: object, note: str) -> str:
+    """Replace `key: old  # reason` inside `section:`; the comment keeps the planned value."""
     section, _, key = dotted_key.partition(".")
     lines, in_section = text.splitlines(keepends=True), False
     for index, line in enumerate(lines):
@@ -581,10 +583,12 @@ def replace_yaml_value(text: str, dotted_key: str, value: object) -> str:
             in_section = True
         elif in_section and re.match(r"^\S", line):
             in_section = False
-        match = in_section and re.match(rf"^(\s+{re.escape(key)}:\s*)([^#\n]*?)(\s*#.*)?$", line)
+        pattern = rf"^(\s+{re.escape(key)}:\s*)([^#\n]*?)\s*(?:#\s*(.*))?$"
+        match = in_section and re.match(pattern, line)
         if match:
             rendered = json.dumps(value) if not isinstance(value, float) else repr(value)
-            lines[index] = f"{match.group(1)}{rendered}{match.group(3) or ''}\n"
+            planned = f"planned {match.group(2)}" + (f": {match.group(3)}" if match.group(3) else "")
+            lines[index] = f"{match.group(1)}{rendered}  # {note}; {planned}\n"
     return "".join(lines)
 
 
