@@ -587,7 +587,9 @@ def replace_yaml_value(text: str, dotted_key: str, value: object, note: str) -> 
         match = in_section and re.match(pattern, line)
         if match:
             rendered = json.dumps(value) if not isinstance(value, float) else repr(value)
-            planned = f"planned {match.group(2)}" + (f": {match.group(3)}" if match.group(3) else "")
+            planned = f"planned {match.group(2)}"
+            if match.group(3):
+                planned += f": {match.group(3)}"
             lines[index] = f"{match.group(1)}{rendered}  # {note}; {planned}\n"
     return "".join(lines)
 
