@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from builders import labelled_texts, write_csv
+from trainwright.config.fields import FieldSpec
 from trainwright.discovery.dependencies import KNOWN_TRAINING_ARGUMENT_FIELDS
 from trainwright.discovery.models import GPU, Dependencies, Dependency, Hardware
 from trainwright.pipeline import prepare
@@ -27,6 +28,11 @@ DEPENDENCIES = Dependencies(
     transformers_target="5.24.0",
     transformers_installed=True,
 )
+
+
+# Field names only, as for a machine without transformers: golden files must not change with
+# the transformers release installed where the tests run.
+KNOWN_SPECS = {name: FieldSpec(name, "") for name in KNOWN_TRAINING_ARGUMENT_FIELDS}
 
 
 def build_flat(root: Path) -> tuple[Options, Hardware]:
@@ -56,6 +62,6 @@ def render_shape(name: str, root: Path) -> dict[str, str]:
     """Every file the setup would write (including .gitignore), by relative path."""
     options, hardware = SHAPES[name](root)
     prepared = prepare("classification", root, options, hardware=hardware,
-                       dependencies=DEPENDENCIES,
+                       dependencies=DEPENDENCIES, specs=KNOWN_SPECS,
                        regenerate_command="trainwright init classification . --force")
     return {change.path: change.content for change in prepared.changes}

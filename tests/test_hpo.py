@@ -13,7 +13,8 @@ import yaml
 
 from builders import labelled_texts, write_csv
 from trainwright.cli import main
-from trainwright.verify import check_ranges
+from trainwright.config.fields import installed_field_specs
+from trainwright.config.validate import validate_config
 
 optuna = pytest.importorskip("optuna")  # a dependency of the test extra: present in CI
 
@@ -65,7 +66,7 @@ def test_search_runs_and_writes_the_best_values(project):
     best = json.loads((project / "outputs" / "search" / "best_hyperparameters.json").read_text())
     assert best["parameters"] == study.best_trial.params
     best_config = yaml.safe_load((project / "training_config.best.yaml").read_text())
-    assert not check_ranges(best_config)
+    assert validate_config(best_config, installed_field_specs()) == []
     for name, value in best["parameters"].items():
         section, key = name.split(".")
         assert best_config[section][key] == pytest.approx(value)

@@ -85,7 +85,8 @@ def test_nothing_in_files_on_disk_but_what_was_planned(tmp_path):
     write_csv(tmp_path / "data" / "train.csv", labelled_texts(100))
     assert main(["init", "classification", str(tmp_path)]) == 0
     names = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
-    assert names == {"data/train.csv", "training_config.yaml", "train.py", "hyperparameters.json",
+    assert names == {"data/train.csv", "training_config.yaml", "training_config.schema.json",
+                     "train.py", "hyperparameters.json",
                      "README-TRAINING.md", ".env.example", ".gitignore",
                      "requirements-training.txt"}
     assert Path(tmp_path / "train.py").stat().st_mode & 0o044  # readable like any file

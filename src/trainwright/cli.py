@@ -14,8 +14,15 @@ from rich.console import Console
 from rich.table import Table
 
 from trainwright import __version__
+from trainwright.config.check import check_config, find_config
+from trainwright.config.fields import installed_field_specs
+from trainwright.config.schema import json_schema
 from trainwright.discovery import discover
-from trainwright.discovery.dependencies import REQUIRED_FOR_TRAINING, install_command
+from trainwright.discovery.dependencies import (
+    REQUIRED_FOR_TRAINING,
+    install_command,
+    installed_version,
+)
 from trainwright.discovery.hardware import probe_hardware
 from trainwright.errors import TrainwrightError, UserError
 from trainwright.pipeline import prepare, start_probe, write_and_verify
@@ -24,7 +31,7 @@ from trainwright.tasks import IMPLEMENTED_TYPES, TRAINING_TYPES, resolve_trainin
 from trainwright.verify import smoke_run
 
 console = Console(highlight=False)
-errors = Console(stderr=True, highlight=False)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 INIT_EXAMPLES = """
 Examples:
@@ -145,6 +152,46 @@ def inspect(project: str, as_json: bool) -> int:
                   f"{conventions.config_dir or 'the root'}, line length "
                   f"{conventions.line_length or 'default'}")
     return 0
+
+
+@cli.command(epilog="""
+Examples:
+
+\b
+  trainwright validate                       # ./training_config.yaml or configs/...
+  trainwright validate configs/training_config.yaml --fix
+  trainwright validate --schema > training_config.schema.json
+""")
+@click.argument("config", required=False)
+@click.option("--fix", is_flag=True, help="rewrite renamed keys and typos in place (a .bak is kept)")
+@click.option("--schema", is_flag=True, help="print the JSON Schema of the config and exit")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def validate(config: str | None, fix: bool, schema: bool, as_json: bool) -> int:
+    """Check CONFIG against the schema and the installed transformers (exit 1 on problems)."""
+    if schema:
+        click.echo(json.dumps(json_schema(installed_field_specs()), indent=2))
+        return 0
+    report = check_config(find_config(config), fix=fix, hardware=probe_hardware())
+    if as_json:
+        click.echo(json.dumps({"config": str(report.path), "fixed": report.fixed,
+                               "problems": [dataclasses.asdict(p) for p in report.problems]},
+                              indent=2, default=str))
+        return 1 if report.errors else 0
+    for done in report.fixed:
+        console.print(f"[green]fixed[/] {done}", markup=True)
+    if report.fixed:
+        console.print(f"The old file is kept as {report.path.name}.bak")
+    for problem in report.problems:
+        colour = "red" if problem.severity == "error" else "yellow"
+        console.print(f"[{colour}]{problem.severity}[/] {problem.location}: ", end="",
+                      soft_wrap=True)
+        console.print(f"{problem.message}. Fix: {problem.fix}"
+                      + (" (--fix does this)" if problem.action and not fix else ""), markup=False,
+                      soft_wrap=True)
+    if not report.problems:
+        console.print(f"{report.path}: valid for transformers "
+                      f"{installed_version('transformers') or 'not installed'}")
+    return 1 if report.errors else 0
 
 
 @cli.command()

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from trainwright.config.fields import FieldSpec, installed_field_specs
+from trainwright.config.schema import json_schema
 from trainwright.discovery import discover
 from trainwright.discovery.model import ModelFacts, describe_model, token_lengths
 from trainwright.discovery.models import Dependencies, Hardware, ProjectFacts
@@ -41,6 +43,7 @@ def choose_model(task: str, facts: ProjectFacts, options: Options) -> str:
 def prepare(task: str, project: str | Path, options: Options, *, force: bool = False,
             regenerate_command: str = "", hardware: Hardware | None = None,
             dependencies: Dependencies | None = None,
+            specs: dict[str, FieldSpec] | None = None,
             progress: Callable[[str], None] | None = None) -> Prepared:
     """Everything up to writing: nothing in the project changes."""
     facts = discover(project, data_paths=options.data_paths, text_column=options.text_column,
@@ -50,7 +53,8 @@ def prepare(task: str, project: str | Path, options: Options, *, force: bool = F
     train, _, _ = select_splits(facts, needs_labels=task == "classification")
     lengths = token_lengths(model, train.sample_texts)
     the_plan = plan(task, facts, model, options, lengths)
-    files = render(the_plan, regenerate_command or f"trainwright init {task} . --force")
+    files = render(the_plan, regenerate_command or f"trainwright init {task} . --force",
+                   json_schema(specs or field_specs(facts.dependencies)))
     changes = plan_changes(facts.root, files, GITIGNORE_LINES, force)
     return Prepared(facts, model, the_plan, files, changes)
 
@@ -64,5 +68,12 @@ def write_and_verify(prepared: Prepared, probe: TrainingArgumentsProbe | None = 
                      ) -> list[Check]:
     apply_changes(prepared.facts.root, prepared.changes)
     return verify_files(prepared.facts.root, prepared.files, prepared.plan.config_path,
-                        prepared.plan.script_path,
-                        prepared.facts.dependencies.training_argument_fields, probe)
+                        prepared.plan.script_path, field_specs(prepared.facts.dependencies), probe)
+
+
+def field_specs(dependencies: Dependencies) -> dict[str, FieldSpec]:
+    """What the config is checked against: the installed TrainingArguments, or the names of
+    the newest version trainwright knows."""
+    if dependencies.transformers_installed:
+        return installed_field_specs()
+    return {name: FieldSpec(name, "") for name in dependencies.training_argument_fields}

@@ -15,6 +15,9 @@ from pathlib import Path
 
 import yaml
 
+from trainwright.config.fields import FieldSpec
+from trainwright.config.validate import validate_config, validate_search_space
+
 SECRET_PATTERNS = {
     "Hugging Face token": re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"),
     "OpenAI-style key": re.compile(r"\bsk-[A-Za-z0-9_-]{20,}\b"),
@@ -25,23 +28,6 @@ SECRET_PATTERNS = {
         r"(?i)\b(?:token|api_key|secret|password)\s*[:=]\s*[\"']?(?!your_)[A-Za-z0-9_\-]{24,}"),
 }
 
-# (section, key, test, what the value must be)
-RANGE_RULES = (
-    ("training", "learning_rate", lambda v: 0 < v < 1, "in (0, 1)"),
-    ("training", "num_train_epochs", lambda v: v > 0, "above 0"),
-    ("training", "per_device_train_batch_size", lambda v: isinstance(v, int) and v >= 1, ">= 1"),
-    ("training", "per_device_eval_batch_size", lambda v: isinstance(v, int) and v >= 1, ">= 1"),
-    ("training", "gradient_accumulation_steps", lambda v: isinstance(v, int) and v >= 1, ">= 1"),
-    ("training", "weight_decay", lambda v: 0 <= v < 1, "in [0, 1)"),
-    ("training", "warmup_steps", lambda v: v >= 0, ">= 0 (below 1: a fraction)"),
-    ("training", "warmup_ratio", lambda v: 0 <= v < 1, "in [0, 1)"),
-    ("training", "max_grad_norm", lambda v: v > 0, "above 0"),
-    ("data", "max_length", lambda v: isinstance(v, int) and v >= 1, ">= 1"),
-    ("data", "validation_fraction", lambda v: 0 < v < 1, "in (0, 1)"),
-    ("early_stopping", "patience", lambda v: isinstance(v, int) and v >= 1, ">= 1"),
-)
-
-
 @dataclass(frozen=True)
 class Check:
     name: str
@@ -51,38 +37,6 @@ class Check:
 
 def find_secrets(text: str) -> list[str]:
     return [name for name, pattern in SECRET_PATTERNS.items() if pattern.search(text)]
-
-
-def check_ranges(config: dict) -> list[str]:
-    problems = []
-    for section, key, test, expected in RANGE_RULES:
-        value = (config.get(section) or {}).get(key)
-        if value is None:
-            continue
-        try:
-            valid = not isinstance(value, bool) and test(value)
-        except TypeError:
-            valid = False
-        if not valid:
-            problems.append(f"{section}.{key} = {value!r} must be {expected}")
-    return problems
-
-
-def check_search_space(space: dict, config: dict) -> list[str]:
-    problems = []
-    for name, spec in space.get("parameters", {}).items():
-        section, _, key = name.partition(".")
-        if key not in (config.get(section) or {}):
-            problems.append(f"hyperparameters.json: {name} is not in the config")
-            continue
-        default = spec.get("default")
-        if spec.get("type") == "categorical":
-            if default not in spec.get("choices", []):
-                problems.append(f"hyperparameters.json: {name} default {default} not in choices")
-        elif not spec["low"] < spec["high"] or not spec["low"] <= default <= spec["high"]:
-            problems.append(f"hyperparameters.json: {name} needs low < high and the default "
-                            "inside the range")
-    return problems
 
 
 TRAINING_ARGUMENTS_PROBE = """
@@ -99,6 +53,7 @@ with tempfile.TemporaryDirectory() as scratch:
         if not torch.cuda.is_available():  # as train.py does on a machine without a GPU
             training["fp16"] = False
             training.pop("tf32", None)
+            training["bf16"] = training.get("bf16") and training.get("use_cpu", False)
         TrainingArguments(**training)
 """
 
@@ -141,7 +96,8 @@ class TrainingArgumentsProbe:
 
 
 def verify_files(root: Path, files: dict[str, str], config_path: str, script_path: str,
-                 fields: tuple[str, ...], probe: TrainingArgumentsProbe | None) -> list[Check]:
+                 specs: dict[str, FieldSpec], probe: TrainingArgumentsProbe | None
+                 ) -> list[Check]:
     checks: list[Check] = []
     try:
         config = yaml.safe_load(files[config_path])
@@ -158,12 +114,9 @@ def verify_files(root: Path, files: dict[str, str], config_path: str, script_pat
         checks.append(Check("Python", True, f"{script_path} compiles"))
     except SyntaxError as error:
         checks.append(Check("Python", False, f"{script_path}:{error.lineno}: {error.msg}"))
-    problems = check_ranges(config) + check_search_space(space, config)
-    checks.append(Check("ranges", not problems, "; ".join(problems) or "every value in range"))
-    unknown = sorted(set(config.get("training", {})) - set(fields))
-    checks.append(Check("keys", not unknown,
-                        f"not TrainingArguments fields: {', '.join(unknown)}" if unknown else
-                        "every training key is a TrainingArguments field"))
+    problems = validate_config(config, specs) + validate_search_space(space, config)
+    checks.append(Check("schema", not problems, "; ".join(p.render() for p in problems)
+                        or "every key known to the installed transformers, every value in range"))
     secrets = [f"{path}: {kind}" for path, text in files.items() for kind in find_secrets(text)]
     checks.append(Check("secrets", not secrets, "; ".join(secrets) or "no secrets in any file"))
     if probe is not None:

@@ -35,6 +35,8 @@ def choose_precision(hardware: Hardware) -> dict[str, Choice]:
         return {
             "bf16": Choice(True, "the CPU has bf16 instructions (AVX512-BF16 / AMX)"),
             "fp16": Choice(False, "fp16 is not used on CPU"),
+            "use_cpu": Choice(True, "TrainingArguments allows bf16 without a GPU only with "
+                                    "use_cpu"),
         }
     return {
         "bf16": Choice(False, "no GPU and no bf16 instructions on this CPU: fp32"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import PurePosixPath
 from typing import Any
 
 import jinja2
@@ -90,8 +91,17 @@ def hyperparameters_json(plan: Plan) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
-def render(plan: Plan, regenerate_command: str) -> dict[str, str]:
-    """Relative path -> file content, for every file of the setup except .gitignore."""
+def schema_path(config_path: str) -> str:
+    """The JSON Schema sits beside the config, named after it."""
+    return str(PurePosixPath(config_path).with_suffix(".schema.json"))
+
+
+def render(plan: Plan, regenerate_command: str, schema: dict) -> dict[str, str]:
+    """Relative path -> file content, for every file of the setup except .gitignore.
+
+    ``schema`` is the JSON Schema of the config for the installed transformers; it is written
+    beside the config, whose first line points editors to it.
+    """
     framework = plan.facts_summary.get("framework")
     context = {
         "plan": plan,
@@ -107,6 +117,7 @@ def render(plan: Plan, regenerate_command: str) -> dict[str, str]:
         "text_column": plan.value("data", "text_column"),
         "num_labels": len(plan.value("data", "labels", [])),
         "transformers_target": plan.transformers_target,
+        "schema_file": PurePosixPath(schema_path(plan.config_path)).name,
     }
     task = plan.task
 
@@ -115,6 +126,7 @@ def render(plan: Plan, regenerate_command: str) -> dict[str, str]:
 
     return {
         plan.config_path: template(f"{task}/training_config.yaml.j2"),
+        schema_path(plan.config_path): json.dumps(schema, indent=2) + "\n",
         plan.script_path: template(f"{task}/train.py.j2"),
         "hyperparameters.json": hyperparameters_json(plan),
         "README-TRAINING.md": template(f"{task}/README-TRAINING.md.j2"),

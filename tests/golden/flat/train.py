@@ -317,6 +317,9 @@ def training_arguments(training: dict) -> TrainingArguments:
             if training.get(key):
                 logger.warning("%s needs a CUDA GPU; turned off on this machine", key)
                 training[key] = False if key == "fp16" else None
+        if training.get("bf16") and not training.get("use_cpu"):
+            logger.warning("bf16 was planned for a GPU; training in fp32 on this machine")
+            training["bf16"] = False
     return TrainingArguments(**training)
 
 

@@ -1,0 +1,88 @@
+"""Every config that init generates, over hardware profiles and data shapes, validates and
+builds a real TrainingArguments of the installed transformers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from builders import labelled_texts, write_csv
+from trainwright.config.fields import installed_field_specs
+from trainwright.config.validate import validate_config, validate_search_space
+from trainwright.discovery.models import GPU, Hardware
+from trainwright.pipeline import prepare
+from trainwright.planning import Options
+from trainwright.write import apply_changes
+
+HARDWARE = {
+    "cpu": Hardware((), False, 2, False, 8_000, "test"),
+    "cpu-bf16": Hardware((), False, 32, True, 256_000, "test"),
+    "t4": Hardware((GPU("Tesla T4", 15_360, (7, 5)),), False, 8, False, 32_000, "test"),
+    "a100": Hardware((GPU("NVIDIA A100-SXM4-80GB", 81_920, (8, 0)),), False, 16, True,
+                     256_000, "test"),
+    "4xh100": Hardware((GPU("NVIDIA H100 80GB HBM3", 81_559, (9, 0)),) * 4, False, 64, True,
+                       1_000_000, "test"),
+}
+
+
+def small_balanced(root: Path) -> None:
+    rows = [(t, "yes" if i % 2 else "no") for i, (t, _) in enumerate(labelled_texts(200))]
+    write_csv(root / "data" / "train.csv", rows)
+
+
+def imbalanced_with_splits(root: Path) -> None:
+    write_csv(root / "data" / "train.csv", labelled_texts(3000, seed=3))
+    write_csv(root / "data" / "validation.csv", labelled_texts(300, seed=4))
+    write_csv(root / "data" / "test.csv", labelled_texts(300, seed=5))
+
+
+def jsonl_many_rows(root: Path) -> None:
+    path = root / "datasets" / "tickets.jsonl"
+    path.parent.mkdir(parents=True)
+    rows = labelled_texts(20_000, seed=6)
+    path.write_text("".join(json.dumps({"body": t, "intent": s}) + "\n" for t, s in rows))
+
+
+SHAPES = {"small": small_balanced, "splits": imbalanced_with_splits, "jsonl": jsonl_many_rows}
+
+BUILD_ALL = """
+import sys, tempfile, yaml, torch
+from transformers import TrainingArguments
+for path in sys.argv[1:]:
+    training = dict(yaml.safe_load(open(path))["training"])
+    if not torch.cuda.is_available():  # as train.py does without a GPU
+        training["fp16"] = False
+        training.pop("tf32", None)
+        training["bf16"] = training.get("bf16") and training.get("use_cpu", False)
+    with tempfile.TemporaryDirectory() as scratch:
+        training["output_dir"] = scratch
+        TrainingArguments(**training)
+    print("ok", path)
+"""
+
+
+def test_generated_configs_validate_and_build(tmp_path):
+    configs = []
+    for shape, build in SHAPES.items():
+        for name, hardware in HARDWARE.items():
+            root = tmp_path / f"{shape}-{name}"
+            build(root)
+            prepared = prepare("classification", root, Options(), hardware=hardware)
+            apply_changes(root, prepared.changes)
+            config_path = root / prepared.plan.config_path
+            config = yaml.safe_load(config_path.read_text())
+            problems = validate_config(config, installed_field_specs())
+            problems += validate_search_space(
+                json.loads((root / "hyperparameters.json").read_text()), config)
+            assert problems == [], (shape, name, [p.render() for p in problems])
+            if hardware.gpus and hardware.gpus[0].supports_bf16:
+                assert config["training"]["bf16"] is True
+            configs.append(str(config_path))
+    result = subprocess.run([sys.executable, "-c", BUILD_ALL, *configs], capture_output=True,
+                            text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("ok ") == len(configs)
