@@ -11,12 +11,15 @@ from pathlib import Path
 import yaml
 
 from builders import labelled_texts, write_csv
+from trainwright.config.check import estimate_for_file
 from trainwright.config.fields import installed_field_specs
 from trainwright.config.validate import validate_config, validate_search_space
 from trainwright.discovery.models import GPU, Hardware
 from trainwright.pipeline import prepare
 from trainwright.planning import Options
 from trainwright.write import apply_changes
+
+ESTIMATE_GPU = {"cpu": None, "cpu-bf16": None, "t4": "t4", "a100": "a100-80gb", "4xh100": "h100"}
 
 HARDWARE = {
     "cpu": Hardware((), False, 2, False, 8_000, "test"),
@@ -82,6 +85,9 @@ def test_generated_configs_validate_and_build(tmp_path):
             if hardware.gpus and hardware.gpus[0].supports_bf16:
                 assert config["training"]["bf16"] is True
             configs.append(str(config_path))
+            estimate = estimate_for_file(config_path, ESTIMATE_GPU[name])
+            assert estimate.fits, (shape, name, estimate.memory.components)
+            assert estimate.memory.total_mib > 0
     result = subprocess.run([sys.executable, "-c", BUILD_ALL, *configs], capture_output=True,
                             text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from trainwright import __version__
-from trainwright.config.check import check_config, find_config
+from trainwright.config.check import check_config, estimate_for_file, find_config
 from trainwright.config.fields import installed_field_specs
 from trainwright.config.schema import json_schema
 from trainwright.discovery import discover
@@ -59,17 +59,25 @@ def cli() -> None:
 @click.option("--output-dir", help="where training writes checkpoints and the model")
 @click.option("--report-to", type=click.Choice(["none", "tensorboard", "wandb"]),
               help="experiment tracker (default: tensorboard when installed)")
+@click.option("--target-gpu", help="plan for this GPU (t4, l4, a10g, v100, a100-40gb, a100-80gb, "
+              "h100, h200, rtx3090, rtx4090) instead of this machine's")
+@click.option("--target-gpu-memory", help="plan for a GPU with this much memory, e.g. 24GB")
+@click.option("--num-gpus", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="how many target GPUs (with --target-gpu)")
 @click.option("--dry-run", is_flag=True, help="show the plan and the diffs; write nothing")
 @click.option("--force", is_flag=True, help="overwrite existing files (a .bak is kept)")
 @click.option("--smoke", is_flag=True, help="run train.py for a few steps after writing")
 @click.option("--yes", "-y", is_flag=True, help="never ask; fail instead of prompting")
 def init(training_type: str | None, project: str, model: str | None, data_paths: tuple[str, ...],
          text_column: str | None, label_column: str | None, output_dir: str | None,
-         report_to: str | None, dry_run: bool, force: bool, smoke: bool, yes: bool) -> int:
+         report_to: str | None, target_gpu: str | None, target_gpu_memory: str | None,
+         num_gpus: int, dry_run: bool, force: bool, smoke: bool, yes: bool) -> int:
     """Write a training setup for TRAINING_TYPE (classification) in PROJECT."""
     task = resolve_training_type(training_type or _ask_training_type(yes))
     options = Options(model=model, data_paths=data_paths, text_column=text_column,
-                      label_column=label_column, output_dir=output_dir, report_to=report_to)
+                      label_column=label_column, output_dir=output_dir, report_to=report_to,
+                      target_gpu=target_gpu, target_gpu_memory=target_gpu_memory,
+                      num_gpus=num_gpus)
     with contextlib.ExitStack() as stack:
         probe = None if dry_run else start_probe()
         if probe is not None:
@@ -192,6 +200,34 @@ def validate(config: str | None, fix: bool, schema: bool, as_json: bool) -> int:
         console.print(f"{report.path}: valid for transformers "
                       f"{installed_version('transformers') or 'not installed'}")
     return 1 if report.errors else 0
+
+
+@cli.command()
+@click.argument("config", required=False)
+@click.option("--gpu", help="estimate for this GPU (t4, a100-80gb, h100, ...) instead of this "
+              "machine's")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def estimate(config: str | None, gpu: str | None, as_json: bool) -> int:
+    """Memory and time estimate of CONFIG on a GPU, with the batch size that fits."""
+    result = estimate_for_file(find_config(config), gpu)
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(result), indent=2, default=str))
+        return 0
+    table = Table("component", "MiB", title=f"Memory on {result.device}")
+    for name, mib in result.memory.components.items():
+        table.add_row(name, f"{mib:,.0f}")
+    table.add_row("[bold]peak[/]", f"[bold]{result.memory.total_mib:,.0f}[/]")
+    console.print(table)
+    verdict = "[green]fits[/]" if result.fits else "[red]does not fit[/]"
+    console.print(f"{verdict} in 90 % of {result.device_memory_mib:,} MiB")
+    if result.suggestion:
+        console.print(f"Change: {result.suggestion}")
+    if result.seconds_per_epoch is not None:
+        seconds = result.seconds_per_epoch
+        duration = f"{seconds:,.0f} s" if seconds < 120 else f"{seconds / 60:,.1f} min"
+        console.print(f"Time per epoch: about {duration} ({result.epoch_tokens:,} tokens)")
+    console.print("Assumptions: " + "; ".join(result.assumptions))
+    return 0
 
 
 @cli.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,10 +11,12 @@ from trainwright.config.fields import FieldSpec, installed_field_specs
 from trainwright.config.schema import json_schema
 from trainwright.discovery import discover
 from trainwright.discovery.model import ModelFacts, describe_model, token_lengths
-from trainwright.discovery.models import Dependencies, Hardware, ProjectFacts
+from trainwright.discovery.hardware import probe_hardware
+from trainwright.discovery.models import GPU, Dependencies, Hardware, ProjectFacts
 from trainwright.planning import Options, Plan, plan
 from trainwright.planning.common import select_splits
 from trainwright.planning.defaults import CLASSIFICATION
+from trainwright.planning.gpus import lookup_gpu, parse_memory
 from trainwright.render import GITIGNORE_LINES, render
 from trainwright.discovery.dependencies import installed_version
 from trainwright.verify import Check, TrainingArgumentsProbe, verify_files
@@ -46,6 +49,7 @@ def prepare(task: str, project: str | Path, options: Options, *, force: bool = F
             specs: dict[str, FieldSpec] | None = None,
             progress: Callable[[str], None] | None = None) -> Prepared:
     """Everything up to writing: nothing in the project changes."""
+    hardware = target_hardware(options, hardware)
     facts = discover(project, data_paths=options.data_paths, text_column=options.text_column,
                      label_column=options.label_column, hardware=hardware,
                      dependencies=dependencies, progress=progress)
@@ -62,6 +66,20 @@ def prepare(task: str, project: str | Path, options: Options, *, force: bool = F
 def start_probe() -> TrainingArgumentsProbe | None:
     """Start building TrainingArguments early when transformers is installed (else None)."""
     return TrainingArgumentsProbe() if installed_version("transformers") else None
+
+
+def target_hardware(options: Options, detected: Hardware | None) -> Hardware | None:
+    """The detected hardware, with its GPUs replaced by --target-gpu / --target-gpu-memory."""
+    if not (options.target_gpu or options.target_gpu_memory):
+        return detected
+    if options.target_gpu:
+        gpu = lookup_gpu(options.target_gpu).as_gpu()
+    else:
+        memory = parse_memory(options.target_gpu_memory or "")
+        gpu = GPU(f"a GPU with {memory:,} MiB", memory, (8, 0))
+    base = detected or probe_hardware()
+    return dataclasses.replace(base, gpus=(gpu,) * max(1, options.num_gpus),
+                               source=f"planned for {gpu.name} (--target-gpu)")
 
 
 def write_and_verify(prepared: Prepared, probe: TrainingArgumentsProbe | None = None

@@ -87,3 +87,35 @@ def check_config(path: Path, *, fix: bool = False, hardware: Hardware | None = N
         if fixed:
             problems = problems_of(parse_config(read_config_text(path), str(path)))
     return ConfigReport(path, problems, fixed)
+
+
+def estimate_for_file(path: Path, gpu_name: str | None):
+    """Load a config and estimate its memory and time on a named or the detected GPU."""
+    from trainwright.discovery.hardware import probe_hardware
+    from trainwright.discovery.model import describe_model
+    from trainwright.planning.estimate import estimate_config
+    from trainwright.planning.gpus import lookup_gpu, spec_for
+
+    config = parse_config(read_config_text(path), str(path))
+    problems = [p for p in validate_config(config, installed_field_specs()) if
+                p.severity == "error" and p.location.split(".")[0] in {"model", "data"}]
+    if problems:
+        raise UserError(f"{path} cannot be estimated:", "run `trainwright validate` and fix it.",
+                        problems=[p.render() for p in problems])
+    model = describe_model(str(config["model"]["name_or_path"]), Path.cwd())
+    if model.num_parameters is None:
+        raise UserError(f"The model '{model.name_or_path}' is neither a local folder with a "
+                        "config.json nor in trainwright's table of common models.",
+                        "download it once (huggingface-cli download NAME --local-dir DIR) and "
+                        "point model.name_or_path at that folder.")
+    hardware = probe_hardware()
+    gpu = lookup_gpu(gpu_name) if gpu_name else (spec_for(hardware.gpus[0]) if hardware.gpus
+                                                  else None)
+    train_file = _nearby(path, str(config["data"]["train_file"]))
+    rows = mean_tokens = None
+    if train_file is not None:
+        facts = inspect_data_file(train_file, train_file.parent)
+        rows = facts.rows
+        words = facts.text_length_words.get("p50")
+        mean_tokens = words * 1.4 + 2 if words is not None else None
+    return estimate_config(config, model, gpu, hardware.ram_mib, rows, mean_tokens)

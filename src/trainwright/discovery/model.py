@@ -8,15 +8,19 @@ from pathlib import Path
 
 # Hub models that are common defaults, for planning when they are not available locally.
 KNOWN_MODELS = {
-    "distilbert/distilbert-base-uncased": ("distilbert", 66_955_010, 512, 768, 6),
-    "distilbert-base-uncased": ("distilbert", 66_955_010, 512, 768, 6),
-    "google-bert/bert-base-uncased": ("bert", 109_482_240, 512, 768, 12),
-    "bert-base-uncased": ("bert", 109_482_240, 512, 768, 12),
-    "FacebookAI/roberta-base": ("roberta", 124_645_632, 514, 768, 12),
-    "roberta-base": ("roberta", 124_645_632, 514, 768, 12),
-    "microsoft/deberta-v3-base": ("deberta-v2", 184_422_144, 512, 768, 12),
-    "answerdotai/ModernBERT-base": ("modernbert", 149_014_272, 8192, 768, 22),
-    "sentence-transformers/all-MiniLM-L6-v2": ("bert", 22_713_216, 512, 384, 6),
+    # name: (model_type, parameters, positions, hidden, layers, heads, vocab)
+    "distilbert/distilbert-base-uncased": ("distilbert", 66_955_010, 512, 768, 6, 12, 30522),
+    "distilbert-base-uncased": ("distilbert", 66_955_010, 512, 768, 6, 12, 30522),
+    "google-bert/bert-base-uncased": ("bert", 109_482_240, 512, 768, 12, 12, 30522),
+    "bert-base-uncased": ("bert", 109_482_240, 512, 768, 12, 12, 30522),
+    "google-bert/bert-large-uncased": ("bert", 335_141_888, 512, 1024, 24, 16, 30522),
+    "bert-large-uncased": ("bert", 335_141_888, 512, 1024, 24, 16, 30522),
+    "FacebookAI/roberta-base": ("roberta", 124_645_632, 514, 768, 12, 12, 50265),
+    "roberta-base": ("roberta", 124_645_632, 514, 768, 12, 12, 50265),
+    "FacebookAI/roberta-large": ("roberta", 355_359_744, 514, 1024, 24, 16, 50265),
+    "microsoft/deberta-v3-base": ("deberta-v2", 184_422_144, 512, 768, 12, 12, 128100),
+    "answerdotai/ModernBERT-base": ("modernbert", 149_014_272, 8192, 768, 22, 12, 50368),
+    "sentence-transformers/all-MiniLM-L6-v2": ("bert", 22_713_216, 512, 384, 6, 12, 30522),
 }
 
 
@@ -30,6 +34,7 @@ class ModelFacts:
     hidden_size: int | None
     num_layers: int | None
     vocab_size: int | None
+    num_heads: int | None
     has_local_tokenizer: bool
     source: str  # config.json | built-in table | unknown
 
@@ -74,14 +79,18 @@ def describe_model(name_or_path: str, root: Path) -> ModelFacts:
             hidden_size=config.get("hidden_size") or config.get("dim"),
             num_layers=config.get("num_hidden_layers") or config.get("n_layers"),
             vocab_size=config.get("vocab_size"),
+            num_heads=config.get("num_attention_heads") or config.get("n_heads")
+            or config.get("n_head"),
             has_local_tokenizer=(local / "tokenizer.json").is_file(),
             source=f"{local / 'config.json'}",
         )
     if name_or_path in KNOWN_MODELS:
-        model_type, parameters, positions, hidden, layers = KNOWN_MODELS[name_or_path]
+        model_type, parameters, positions, hidden, layers, heads, vocab = \
+            KNOWN_MODELS[name_or_path]
         return ModelFacts(name_or_path, None, model_type, parameters, positions, hidden, layers,
-                          None, False, "built-in table")
-    return ModelFacts(name_or_path, None, None, None, None, None, None, None, False, "unknown")
+                          vocab, heads, False, "built-in table")
+    return ModelFacts(name_or_path, None, None, None, None, None, None, None, None, False,
+                      "unknown")
 
 
 def token_lengths(model: ModelFacts, texts: tuple[str, ...]) -> list[int] | None:

@@ -11,7 +11,13 @@ from trainwright.errors import UserError
 from trainwright.planning import defaults
 from trainwright.planning.common import cadence, file_layout, pick_by_table, select_splits
 from trainwright.planning.hardware_rules import dataloader_choices, optimizer_choice
-from trainwright.planning.memory import estimate_training_memory, fit_batch_size
+from trainwright.planning.memory import (
+    USABLE_FRACTION,
+    ModelShape,
+    TrainingSetup,
+    estimate_memory,
+    fit_batch,
+)
 from trainwright.planning.plan import Choice, Options, Plan, SearchParameter, SearchSpace
 from trainwright.planning.precision import choose_precision
 from trainwright.planning.requirements import training_requirements
@@ -106,40 +112,74 @@ def learning_rate(model: ModelFacts) -> Choice:
                         f"at {rate:g}")
 
 
+def model_shape(model: ModelFacts) -> ModelShape:
+    """The model's size for the memory model; base-size defaults when it is unknown."""
+    return ModelShape(parameters=model.num_parameters or 110_000_000,
+                      hidden_size=model.hidden_size or 768, num_layers=model.num_layers or 12,
+                      num_heads=model.num_heads or 12, vocab_size=model.vocab_size or 30522)
+
+
 def _batch(facts: ProjectFacts, model: ModelFacts, train_rows: int, sequence: int
            ) -> tuple[dict[str, Choice], int]:
     target = pick_by_table(defaults.CLASSIFICATION_EFFECTIVE_BATCH, train_rows)
     target_reason = f"an effective batch of {target} for {train_rows} training rows"
     hardware = facts.hardware
+    eval_batch = {"per_device_eval_batch_size": None}
     if not hardware.gpus:
         per_device = min(target, 16)
         accumulation = max(1, target // per_device)
         reason = f"{target_reason}; on {hardware.accelerator.upper()} memory is not the limit"
+        eval_batch = Choice(per_device * 2, "evaluation keeps no gradients, so twice the "
+                                            "training batch fits")
         return {
             "per_device_train_batch_size": Choice(per_device, reason),
             "gradient_accumulation_steps": Choice(accumulation, reason),
-            "per_device_eval_batch_size": Choice(per_device * 2, "evaluation keeps no "
-                                                 "gradients, so twice the training batch fits"),
+            "per_device_eval_batch_size": eval_batch,
         }, per_device * accumulation
     gpu = hardware.gpus[0]
-    half = gpu.compute_capability is not None
-    parameters = model.num_parameters or 110_000_000
-    hidden, layers = model.hidden_size or 768, model.num_layers or 12
+    setup = TrainingSetup(batch_size=1, sequence_length=sequence,
+                          half_precision=gpu.compute_capability is not None)
+    fit = fit_batch(model_shape(model), setup, target, gpu.memory_mib, len(hardware.gpus))
+    if not fit.fits:
+        raise UserError(
+            f"Even one example of {sequence} tokens with gradient checkpointing needs about "
+            f"{fit.estimate.total_mib:,.0f} MiB, more than 90 % of the {gpu.memory_mib:,} MiB of "
+            f"{gpu.name}; no config was written.",
+            suggest_for_no_fit(model, sequence, gpu.memory_mib))
+    reason = (f"{target_reason}: {fit.per_device} per device x {fit.accumulation} accumulation "
+              f"x {len(hardware.gpus)} GPU(s); estimated peak {fit.estimate.total_mib:,.0f} MiB "
+              f"of {gpu.memory_mib:,} MiB on {gpu.name} at length {sequence}")
+    choices = {
+        "per_device_train_batch_size": Choice(fit.per_device, reason),
+        "gradient_accumulation_steps": Choice(fit.accumulation, reason),
+        "per_device_eval_batch_size": Choice(fit.per_device * 2, "evaluation keeps no "
+                                             "gradients, so twice the training batch fits"),
+    }
+    if fit.gradient_checkpointing:
+        choices["gradient_checkpointing"] = Choice(True, "without it not even one example fits "
+                                                         f"in {gpu.memory_mib:,} MiB; it trades "
+                                                         "about 30 % speed for activation memory")
+    return choices, fit.per_device * fit.accumulation * len(hardware.gpus)
 
-    def estimate(batch: int):
-        return estimate_training_memory(parameters, hidden, layers, batch, sequence, half, True)
 
-    per_device, accumulation, peak = fit_batch_size(target, gpu.memory_mib, len(hardware.gpus),
-                                                    estimate)
-    reason = (f"{target_reason}: {per_device} per device x {accumulation} accumulation x "
-              f"{len(hardware.gpus)} GPU(s); estimated peak {peak:,.0f} MiB of "
-              f"{gpu.memory_mib:,} MiB on {gpu.name} at length {sequence}")
-    return {
-        "per_device_train_batch_size": Choice(per_device, reason),
-        "gradient_accumulation_steps": Choice(accumulation, reason),
-        "per_device_eval_batch_size": Choice(per_device * 2, "evaluation keeps no gradients, "
-                                                             "so twice the training batch fits"),
-    }, per_device * accumulation * len(hardware.gpus)
+def suggest_for_no_fit(model: ModelFacts, sequence: int, memory_mib: int) -> str:
+    from trainwright.planning.gpus import GPU_TABLE
+
+    shape = model_shape(model)
+    options = []
+    shorter = sequence // 2
+    while shorter >= 16:
+        if fit_batch(shape, TrainingSetup(1, shorter, True), 1, memory_mib).fits:
+            options.append(f"a shorter data.max_length ({shorter} fits)")
+            break
+        shorter //= 2
+    bigger = next((key for key, spec in sorted(GPU_TABLE.items(), key=lambda g: g[1].memory_mib)
+                   if fit_batch(shape, TrainingSetup(1, sequence, True), 1,
+                                spec.memory_mib).fits), None)
+    if bigger:
+        options.append(f"a bigger GPU (--target-gpu {bigger} fits)")
+    options.append("a smaller model (--model)")
+    return "use " + "; or ".join(options) + "."
 
 
 def _existing_value(facts: ProjectFacts, section: str, key: str):
@@ -148,10 +188,20 @@ def _existing_value(facts: ProjectFacts, section: str, key: str):
     return block.get(key) if isinstance(block, dict) else None
 
 
+# Settings that follow from the hardware: always planned for the hardware at hand, never kept
+# from an existing config (which may have been written for another machine).
+HARDWARE_KEYS = {"bf16", "fp16", "tf32", "use_cpu", "per_device_train_batch_size",
+                 "per_device_eval_batch_size", "gradient_accumulation_steps",
+                 "gradient_checkpointing", "dataloader_num_workers", "dataloader_pin_memory",
+                 "optim"}
+
+
 def _from_existing(facts: ProjectFacts, section: str, choices: dict[str, Choice]) -> None:
     """Values of an existing training_config.yaml are the starting point of the plan."""
     source = facts.existing.training_config
     for key in list(choices):
+        if section == "training" and key in HARDWARE_KEYS:
+            continue
         value = _existing_value(facts, section, key)
         if value is not None and value != choices[key].value:
             choices[key] = Choice(value, f"kept from the existing {source}")

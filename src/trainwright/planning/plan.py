@@ -46,6 +46,9 @@ class Options:
     label_column: str | None = None
     output_dir: str | None = None
     report_to: str | None = None
+    target_gpu: str | None = None  # plan for this GPU instead of the detected hardware
+    target_gpu_memory: str | None = None  # or for any GPU with this much memory ("24GB")
+    num_gpus: int = 1
 
 
 @dataclass(frozen=True)

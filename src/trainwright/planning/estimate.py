@@ -1,0 +1,78 @@
+"""`trainwright estimate`: memory components, peak, fit and time per epoch for a config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from trainwright.discovery.model import ModelFacts
+from trainwright.planning.classification import model_shape
+from trainwright.planning.gpus import GPUSpec
+from trainwright.planning.memory import (
+    USABLE_FRACTION,
+    BatchFit,
+    MemoryEstimate,
+    TrainingSetup,
+    estimate_memory,
+    fit_batch,
+)
+
+# Model FLOPs utilisation assumed for the time estimate: fine-tuning small and medium models
+# with the Trainer typically reaches 25-45 % of the dense peak.
+ASSUMED_MFU = 0.30
+
+
+@dataclass(frozen=True)
+class Estimate:
+    memory: MemoryEstimate
+    device: str
+    device_memory_mib: int | None
+    fits: bool
+    suggestion: str | None
+    epoch_tokens: int | None
+    seconds_per_epoch: float | None
+    assumptions: tuple[str, ...]
+
+
+def estimate_config(config: dict, model: ModelFacts, gpu: GPUSpec | None, ram_mib: int,
+                    train_rows: int | None, mean_tokens: float | None) -> Estimate:
+    training, data = config.get("training", {}), config.get("data", {})
+    sequence = int(data.get("max_length", 512))
+    batch = int(training.get("per_device_train_batch_size", 8))
+    half = bool(training.get("bf16") or training.get("fp16")) and gpu is not None
+    setup = TrainingSetup(batch_size=batch, sequence_length=sequence, half_precision=half,
+                          gradient_checkpointing=bool(training.get("gradient_checkpointing")),
+                          on_gpu=gpu is not None)
+    shape = model_shape(model)
+    memory = estimate_memory(shape, setup)
+    capacity = gpu.memory_mib if gpu else ram_mib
+    fits = memory.total_mib <= USABLE_FRACTION * capacity
+    suggestion = None
+    if not fits:
+        target = batch * int(training.get("gradient_accumulation_steps", 1))
+        better: BatchFit = fit_batch(shape, setup, target, capacity)
+        if better.fits:
+            suggestion = (f"per_device_train_batch_size: {better.per_device}, "
+                          f"gradient_accumulation_steps: {better.accumulation}"
+                          + (", gradient_checkpointing: true" if better.gradient_checkpointing
+                             else "") + f" (peak {better.estimate.total_mib:,.0f} MiB)")
+        else:
+            suggestion = "nothing fits: use a shorter data.max_length, a bigger GPU or a " \
+                         "smaller model"
+    assumptions = [f"model: {model.num_parameters or shape.parameters:,} parameters "
+                   f"({model.source})", f"length {sequence} tokens, batch {batch} per device",
+                   "fused (SDPA) attention", "AdamW with fp32 states"]
+    epoch_tokens = seconds = None
+    if train_rows:
+        per_example = min(sequence, mean_tokens or sequence)
+        epoch_tokens = int(train_rows * per_example)
+        assumptions.append(f"{train_rows:,} rows x {per_example:.0f} tokens per example "
+                           "(dynamic padding)")
+        if gpu is not None:
+            flops = 6 * shape.parameters * epoch_tokens
+            if setup.gradient_checkpointing:
+                flops *= 4 / 3  # the forward pass runs twice
+            seconds = flops / (gpu.peak_tflops * 1e12 * ASSUMED_MFU)
+            assumptions.append(f"6 x parameters x tokens FLOPs at {ASSUMED_MFU:.0%} of "
+                               f"{gpu.name}'s {gpu.peak_tflops:g} TFLOPS peak")
+    return Estimate(memory, gpu.name if gpu else "CPU (RAM)", capacity, fits, suggestion,
+                    epoch_tokens, seconds, tuple(assumptions))
