@@ -66,3 +66,47 @@ def build_tiny_bert(folder: Path, texts: list[str]) -> Path:
     BertModel(config).save_pretrained(folder)  # an encoder without a head, like a hub model
     fast.save_pretrained(folder)
     return folder
+
+
+ADJECTIVES = "small quick lazy bright quiet old young red green happy".split()
+NOUNS = "cat dog fox bird horse child farmer river tree garden".split()
+VERBS = "sees follows finds chases helps watches likes greets".split()
+
+
+def corpus_documents(count: int, seed: int = 0) -> list[str]:
+    """Documents of templated sentences: a language with structure a tiny model can learn."""
+    generator = random.Random(seed)
+    documents = []
+    for _ in range(count):
+        sentences = []
+        for _ in range(generator.randint(3, 8)):
+            subject, obj = generator.sample(NOUNS, 2)
+            sentences.append(f"the {generator.choice(ADJECTIVES)} {subject} "
+                             f"{generator.choice(VERBS)} the {generator.choice(ADJECTIVES)} "
+                             f"{obj} .")
+        documents.append(" ".join(sentences))
+    return documents
+
+
+def build_tiny_llama(folder: Path, texts: list[str]) -> Path:
+    """A 2-layer Llama and a byte-level BPE tokenizer (with BOS/EOS) trained on ``texts``."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    tokenizer = Tokenizer(models.BPE(unk_token=None))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    tokenizer.train_from_iterator(texts, trainers.BpeTrainer(
+        vocab_size=400, special_tokens=["<s>", "</s>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, bos_token="<s>", eos_token="</s>",
+                                   model_max_length=256)
+    config = LlamaConfig(vocab_size=tokenizer.get_vocab_size(), hidden_size=64,
+                         intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                         num_key_value_heads=4, max_position_embeddings=256,
+                         bos_token_id=fast.bos_token_id, eos_token_id=fast.eos_token_id,
+                         tie_word_embeddings=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    fast.save_pretrained(folder)
+    return folder

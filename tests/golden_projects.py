@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from builders import labelled_texts, write_csv
+from builders import corpus_documents, labelled_texts, write_csv
 from trainwright.config.fields import FieldSpec
 from trainwright.discovery.dependencies import KNOWN_TRAINING_ARGUMENT_FIELDS
 from trainwright.discovery.models import GPU, Dependencies, Dependency, Hardware
@@ -55,13 +55,25 @@ def build_laid_out(root: Path) -> tuple[Options, Hardware]:
     return Options(model="google-bert/bert-base-uncased", report_to="wandb"), A100
 
 
-SHAPES = {"flat": build_flat, "laid_out": build_laid_out}
+def build_corpus(root: Path) -> tuple[Options, Hardware]:
+    """A folder of text files for language modelling, planned for a T4."""
+    for index in range(3):
+        path = root / "data" / "corpus" / f"part-{index}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(corpus_documents(150, seed=30 + index)) + "\n")
+    t4 = Hardware(gpus=(GPU("Tesla T4", 15_360, (7, 5)),), mps=False, cpu_cores=8,
+                  cpu_bf16=False, ram_mib=32_000, source="golden")
+    return Options(model="HuggingFaceTB/SmolLM2-135M"), t4
+
+
+SHAPES = {"flat": build_flat, "laid_out": build_laid_out, "corpus": build_corpus}
+TASKS = {"flat": "classification", "laid_out": "classification", "corpus": "generation"}
 
 
 def render_shape(name: str, root: Path) -> dict[str, str]:
     """Every file the setup would write (including .gitignore), by relative path."""
     options, hardware = SHAPES[name](root)
-    prepared = prepare("classification", root, options, hardware=hardware,
+    prepared = prepare(TASKS[name], root, options, hardware=hardware,
                        dependencies=DEPENDENCIES, specs=KNOWN_SPECS,
                        regenerate_command="trainwright init classification . --force")
     return {change.path: change.content for change in prepared.changes}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from builders import labelled_texts, write_csv
+from builders import corpus_documents, labelled_texts, write_csv
 from trainwright.config.check import estimate_for_file
 from trainwright.config.fields import installed_field_specs
 from trainwright.config.validate import validate_config, validate_search_space
@@ -50,7 +50,15 @@ def jsonl_many_rows(root: Path) -> None:
     path.write_text("".join(json.dumps({"body": t, "intent": s}) + "\n" for t, s in rows))
 
 
-SHAPES = {"small": small_balanced, "splits": imbalanced_with_splits, "jsonl": jsonl_many_rows}
+def text_corpus(root: Path) -> None:
+    corpus = root / "data" / "corpus.txt"
+    corpus.parent.mkdir(parents=True)
+    corpus.write_text("\n".join(corpus_documents(400, seed=7)) + "\n")
+
+
+SHAPES = {"small": small_balanced, "splits": imbalanced_with_splits, "jsonl": jsonl_many_rows,
+          "corpus": text_corpus}
+TASKS = {"corpus": "generation"}
 
 BUILD_ALL = """
 import sys, tempfile, yaml, torch
@@ -74,7 +82,8 @@ def test_generated_configs_validate_and_build(tmp_path):
         for name, hardware in HARDWARE.items():
             root = tmp_path / f"{shape}-{name}"
             build(root)
-            prepared = prepare("classification", root, Options(), hardware=hardware)
+            prepared = prepare(TASKS.get(shape, "classification"), root, Options(),
+                               hardware=hardware)
             apply_changes(root, prepared.changes)
             config_path = root / prepared.plan.config_path
             config = yaml.safe_load(config_path.read_text())

@@ -64,6 +64,8 @@ def cli() -> None:
 @click.option("--target-gpu-memory", help="plan for a GPU with this much memory, e.g. 24GB")
 @click.option("--num-gpus", type=click.IntRange(1, 64), default=1, show_default=True,
               help="how many target GPUs (with --target-gpu)")
+@click.option("--from-scratch", is_flag=True,
+              help="generation: build a small model from a config instead of loading weights")
 @click.option("--dry-run", is_flag=True, help="show the plan and the diffs; write nothing")
 @click.option("--force", is_flag=True, help="overwrite existing files (a .bak is kept)")
 @click.option("--smoke", is_flag=True, help="run train.py for a few steps after writing")
@@ -71,13 +73,14 @@ def cli() -> None:
 def init(training_type: str | None, project: str, model: str | None, data_paths: tuple[str, ...],
          text_column: str | None, label_column: str | None, output_dir: str | None,
          report_to: str | None, target_gpu: str | None, target_gpu_memory: str | None,
-         num_gpus: int, dry_run: bool, force: bool, smoke: bool, yes: bool) -> int:
-    """Write a training setup for TRAINING_TYPE (classification) in PROJECT."""
+         num_gpus: int, from_scratch: bool, dry_run: bool, force: bool, smoke: bool,
+         yes: bool) -> int:
+    """Write a training setup for TRAINING_TYPE (classification, generation) in PROJECT."""
     task = resolve_training_type(training_type or _ask_training_type(yes))
     options = Options(model=model, data_paths=data_paths, text_column=text_column,
                       label_column=label_column, output_dir=output_dir, report_to=report_to,
                       target_gpu=target_gpu, target_gpu_memory=target_gpu_memory,
-                      num_gpus=num_gpus)
+                      num_gpus=num_gpus, from_scratch=from_scratch)
     with contextlib.ExitStack() as stack:
         probe = None if dry_run else start_probe()
         if probe is not None:
@@ -309,7 +312,7 @@ def _print_next_steps(prepared) -> None:
         console.print("  pip install -r requirements-training.txt")
     console.print(f"  {plan.train_command}")
     console.print("Next: a quick check with --max-steps 20 --max-samples 200; tune with "
-                  "--hpo 20; README-TRAINING.md explains every value.")
+                  f"--hpo {plan.search_space.n_trials}; README-TRAINING.md explains every value.")
 
 
 def _print_dependencies(dependencies) -> None:

@@ -15,14 +15,15 @@ from trainwright.discovery.hardware import probe_hardware
 from trainwright.discovery.models import GPU, Dependencies, Hardware, ProjectFacts
 from trainwright.planning import Options, Plan, plan
 from trainwright.planning.common import select_splits
-from trainwright.planning.defaults import CLASSIFICATION
+from trainwright.planning.defaults import CLASSIFICATION, GENERATION
 from trainwright.planning.gpus import lookup_gpu, parse_memory
 from trainwright.render import GITIGNORE_LINES, render
 from trainwright.discovery.dependencies import installed_version
 from trainwright.verify import Check, TrainingArgumentsProbe, verify_files
 from trainwright.write import FileChange, apply_changes, plan_changes
 
-DEFAULT_MODELS = {"classification": CLASSIFICATION["model"][0]}
+DEFAULT_MODELS = {"classification": CLASSIFICATION["model"][0],
+                  "generation": GENERATION["model"][0]}
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def prepare(task: str, project: str | Path, options: Options, *, force: bool = F
     lengths = token_lengths(model, train.sample_texts)
     the_plan = plan(task, facts, model, options, lengths)
     files = render(the_plan, regenerate_command or f"trainwright init {task} . --force",
-                   json_schema(specs or field_specs(facts.dependencies)))
+                   json_schema(specs or field_specs(facts.dependencies), task))
     changes = plan_changes(facts.root, files, GITIGNORE_LINES, force)
     return Prepared(facts, model, the_plan, files, changes)
 

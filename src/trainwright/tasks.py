@@ -9,7 +9,7 @@ from trainwright.errors import UserError
 TRAINING_TYPES = ("classification", "generation", "fine-tuning")
 
 # Types with a default table and a template today; the others are planned (see the issues).
-IMPLEMENTED_TYPES = ("classification",)
+IMPLEMENTED_TYPES = ("classification", "generation")
 
 ALIASES = {
     "classification": "classification",

@@ -3,7 +3,7 @@ against the installed TrainingArguments (validate.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -59,6 +59,7 @@ class EarlyStoppingSection(Section):
 
 
 class ClassificationConfig(Section):
+    task: Literal["classification"] = "classification"
     model: ModelSection
     data: DataSection
     loss: LossSection = LossSection()
@@ -66,12 +67,63 @@ class ClassificationConfig(Section):
     training: dict[str, Any] = Field(description="passed verbatim to TrainingArguments")
 
 
-SECTION_MODELS = {
-    "model": ModelSection,
-    "data": DataSection,
-    "loss": LossSection,
-    "early_stopping": EarlyStoppingSection,
+class GenerationModelSection(Section):
+    name_or_path: str = Field(min_length=1, description="a Hub model name or a local folder "
+                              "(its tokenizer is always used)")
+    from_scratch: bool = Field(False, description="build the model from `architecture` instead "
+                               "of loading weights")
+    architecture: dict[str, Any] | None = Field(None, description="config of a model built from "
+                                                "scratch (model_type, hidden_size, ...)")
+
+
+class GenerationDataSection(Section):
+    train_file: str = Field(min_length=1, description="txt / md / csv / jsonl / parquet file, a "
+                            "glob such as data/*.txt, a save_to_disk folder or a Hub dataset")
+    validation_file: str | None = None
+    text_column: str = Field("text", min_length=1)
+    validation_fraction: float = Field(0.05, gt=0, lt=1)
+    block_size: int = Field(ge=8, le=1_000_000, description="tokens per packed training block")
+
+
+class GenerationSection(Section):
+    max_new_tokens: int = Field(64, ge=1, le=100_000)
+    temperature: float = Field(0.8, gt=0, le=10)
+    top_p: float = Field(0.95, gt=0, le=1)
+    top_k: int = Field(50, ge=0)
+    repetition_penalty: float = Field(1.1, gt=0)
+    num_return_sequences: int = Field(2, ge=1, le=64)
+    do_sample: bool = True
+    prompts: list[str] = Field(min_length=1, description="prompts sampled after training")
+
+
+SECTION_MODELS_BY_TASK = {
+    "classification": {
+        "model": ModelSection,
+        "data": DataSection,
+        "loss": LossSection,
+        "early_stopping": EarlyStoppingSection,
+    },
+    "generation": {
+        "model": GenerationModelSection,
+        "data": GenerationDataSection,
+        "generation": GenerationSection,
+        "early_stopping": EarlyStoppingSection,
+    },
 }
+METRICS_BY_TASK = {"classification": ("f1_macro", "accuracy", "loss"), "generation": ("loss",)}
+SECTION_MODELS = SECTION_MODELS_BY_TASK["classification"]
+
+
+class GenerationConfig(Section):
+    task: Literal["generation"]
+    model: GenerationModelSection
+    data: GenerationDataSection
+    generation: GenerationSection
+    early_stopping: EarlyStoppingSection = EarlyStoppingSection()
+    training: dict[str, Any] = Field(description="passed verbatim to TrainingArguments")
+
+
+CONFIG_MODELS = {"classification": ClassificationConfig, "generation": GenerationConfig}
 REQUIRED_SECTIONS = ("model", "data", "training")
 
 
@@ -88,9 +140,9 @@ def _field_schema(spec: FieldSpec) -> dict:
     return schema
 
 
-def json_schema(specs: dict[str, FieldSpec]) -> dict:
+def json_schema(specs: dict[str, FieldSpec], task: str = "classification") -> dict:
     """JSON Schema of training_config.yaml for the installed transformers, for editors."""
-    schema = ClassificationConfig.model_json_schema()
+    schema = CONFIG_MODELS[task].model_json_schema()
     schema["title"] = "trainwright training_config.yaml"
     schema["properties"]["training"] = {
         "type": "object",

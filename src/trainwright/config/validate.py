@@ -17,11 +17,10 @@ from pydantic import ValidationError
 
 from trainwright.config.fields import FieldSpec
 from trainwright.config.renames import RENAMES_BY_OLD, SHORTHANDS
-from trainwright.config.schema import REQUIRED_SECTIONS, SECTION_MODELS
+from trainwright.config.schema import METRICS_BY_TASK, REQUIRED_SECTIONS, SECTION_MODELS_BY_TASK
 from trainwright.discovery.models import Hardware
 
 SCIENTIFIC_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
-CLASSIFICATION_METRICS = ("accuracy", "f1_macro", "loss")
 
 
 @dataclass(frozen=True)
@@ -83,8 +82,7 @@ def _is_number(value: Any) -> bool:
 # trainwright's own sections
 # ---------------------------------------------------------------------------------------------
 
-def _pydantic_problems(section: str, values: Any) -> list[Problem]:
-    model = SECTION_MODELS[section]
+def _pydantic_problems(section: str, values: Any, model) -> list[Problem]:
     if not isinstance(values, Mapping):
         return [Problem(section, f"is a {type(values).__name__}, not a mapping of settings",
                         f"write `{section}:` followed by indented `key: value` lines")]
@@ -223,7 +221,7 @@ def _training_problems(training: Any, specs: dict[str, FieldSpec]) -> list[Probl
 # ---------------------------------------------------------------------------------------------
 
 def _cross_field_problems(config: Mapping, hardware: Hardware | None,
-                          train_rows: int | None) -> list[Problem]:
+                          train_rows: int | None, metrics: tuple[str, ...]) -> list[Problem]:
     training = config.get("training") if isinstance(config.get("training"), Mapping) else {}
     data = config.get("data") if isinstance(config.get("data"), Mapping) else {}
     problems = []
@@ -252,12 +250,12 @@ def _cross_field_problems(config: Mapping, hardware: Hardware | None,
                                         f"of eval_steps {every_eval}",
                                         f"set save_steps: {every_eval}"))
         metric = training.get("metric_for_best_model")
-        if isinstance(metric, str) and metric.removeprefix("eval_") not in CLASSIFICATION_METRICS:
-            suggestion = did_you_mean(metric.removeprefix("eval_"), CLASSIFICATION_METRICS)
+        if isinstance(metric, str) and metric.removeprefix("eval_") not in metrics:
+            suggestion = did_you_mean(metric.removeprefix("eval_"), metrics)
             problems.append(Problem("training.metric_for_best_model",
                                     f"'{metric}' is not a metric train.py computes "
-                                    f"({', '.join(CLASSIFICATION_METRICS)})",
-                                    f"use '{suggestion or 'f1_macro'}'"))
+                                    f"({', '.join(metrics)})",
+                                    f"use '{suggestion or metrics[0]}'"))
     weights = (config.get("loss") or {}).get("class_weights") if isinstance(
         config.get("loss"), Mapping) else None
     labels = data.get("labels")
@@ -287,7 +285,13 @@ def validate_config(config: Mapping, specs: dict[str, FieldSpec], *,
                     ) -> list[Problem]:
     """Every problem of a loaded config; an empty list means it is valid."""
     problems = []
-    known = (*SECTION_MODELS, "training")
+    task = config.get("task", "classification")
+    if not isinstance(task, str) or task not in SECTION_MODELS_BY_TASK:
+        problems.append(Problem("task", f"'{task}' is not a training type trainwright writes",
+                                f"use one of {', '.join(SECTION_MODELS_BY_TASK)}"))
+        task = "classification"
+    section_models = SECTION_MODELS_BY_TASK[task]
+    known = (*section_models, "training", "task")
     for section in config:
         if section not in known:
             suggestion = did_you_mean(str(section), [k for k in known if k not in config])
@@ -299,12 +303,12 @@ def validate_config(config: Mapping, specs: dict[str, FieldSpec], *,
         if section not in config:
             problems.append(Problem(section, "is missing", f"add a `{section}:` section "
                                     "(`trainwright init` writes a complete config)"))
-    for section in SECTION_MODELS:
+    for section, model in section_models.items():
         if section in config:
-            problems += _pydantic_problems(section, config[section])
+            problems += _pydantic_problems(section, config[section], model)
     if "training" in config:
         problems += _training_problems(config["training"], specs)
-    problems += _cross_field_problems(config, hardware, train_rows)
+    problems += _cross_field_problems(config, hardware, train_rows, METRICS_BY_TASK[task])
     return problems
 
 

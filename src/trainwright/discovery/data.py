@@ -114,6 +114,8 @@ def _sample_rows(path: Path, fmt: str) -> tuple[list[dict], list[str], str | Non
     if fmt == "txt":
         rows = [{"text": line} for line in text.splitlines() if line.strip()][:MAX_SAMPLE_ROWS]
         return rows, ["text"], None
+    if fmt == "md":
+        return [{"text": text}], ["text"], None
     if fmt == "json" and text.lstrip()[:1] == "[":
         return _sample_json_array(path, complete, text)
     return _sample_json_lines(text)
@@ -329,6 +331,8 @@ def count_rows_and_labels(path: Path, fmt: str, columns: list[str], label_column
         return rows, counts
     if fmt == "txt":
         return _count_lines(path), Counter()
+    if fmt == "md":
+        return 1, Counter()
     if fmt == "json" and _starts_with(path, b"["):
         return _count_json_array(path, label_column)
     return _count_json_lines(path, label_column)
@@ -369,8 +373,8 @@ def inspect_data_file(path: Path, root: Path, text_column: str | None = None,
     text_column = text_column if text_column in columns else infer_text_column(rows, columns)
     if label_column not in columns:
         label_column = infer_label_column(rows, columns, text_column)
-    sample_is_all = size <= SAMPLE_BYTES and fmt not in {"parquet", "arrow"} \
-        and len(rows) < MAX_SAMPLE_ROWS
+    sample_is_all = (size <= SAMPLE_BYTES and fmt not in {"parquet", "arrow"}
+                     and len(rows) < MAX_SAMPLE_ROWS) or fmt == "md"
     try:
         total_rows, counts = count_rows_and_labels(path, fmt, columns, label_column, rows,
                                                    sample_is_all)

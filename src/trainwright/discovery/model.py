@@ -21,6 +21,10 @@ KNOWN_MODELS = {
     "microsoft/deberta-v3-base": ("deberta-v2", 184_422_144, 512, 768, 12, 12, 128100),
     "answerdotai/ModernBERT-base": ("modernbert", 149_014_272, 8192, 768, 22, 12, 50368),
     "sentence-transformers/all-MiniLM-L6-v2": ("bert", 22_713_216, 512, 384, 6, 12, 30522),
+    "HuggingFaceTB/SmolLM2-135M": ("llama", 134_515_008, 8192, 576, 30, 9, 49152),
+    "HuggingFaceTB/SmolLM2-360M": ("llama", 361_821_120, 8192, 960, 32, 15, 49152),
+    "openai-community/gpt2": ("gpt2", 124_439_808, 1024, 768, 12, 12, 50257),
+    "gpt2": ("gpt2", 124_439_808, 1024, 768, 12, 12, 50257),
 }
 
 
@@ -39,21 +43,36 @@ class ModelFacts:
     source: str  # config.json | built-in table | unknown
 
 
-def estimate_encoder_parameters(config: dict) -> int | None:
-    """Parameters of a BERT-like encoder from its config (embeddings + layers + pooler)."""
-    hidden = config.get("hidden_size") or config.get("dim") or config.get("d_model")
-    layers = config.get("num_hidden_layers") or config.get("n_layers") or config.get("n_layer")
+GATED_MLP_TYPES = {"llama", "mistral", "mixtral", "qwen2", "qwen3", "gemma", "gemma2", "phi3",
+                   "olmo", "olmo2", "granite", "smollm3"}
+ROTARY_TYPES = GATED_MLP_TYPES | {"gpt_neox", "phi", "modernbert"}
+
+
+def _first(config: dict, *names: str):
+    return next((config[name] for name in names if config.get(name)), None)
+
+
+def estimate_parameters(config: dict) -> int | None:
+    """Parameters of a transformer from its config.json: embeddings, attention (with grouped
+    KV heads), the MLP (gated for Llama-style models), norms and an untied output head."""
+    hidden = _first(config, "hidden_size", "dim", "d_model", "n_embd")
+    layers = _first(config, "num_hidden_layers", "n_layers", "n_layer")
     vocab = config.get("vocab_size")
     if not (hidden and layers and vocab):
         return None
-    intermediate = (config.get("intermediate_size") or config.get("hidden_dim")
-                    or 4 * hidden)
-    positions = config.get("max_position_embeddings") or 512
-    embeddings = (vocab + positions + (config.get("type_vocab_size") or 0) + 2) * hidden
-    attention = 4 * (hidden * hidden + hidden)
-    feed_forward = 2 * hidden * intermediate + intermediate + hidden
-    layer_norms = 4 * hidden
-    return embeddings + layers * (attention + feed_forward + layer_norms) + hidden * hidden
+    model_type = config.get("model_type", "")
+    intermediate = _first(config, "intermediate_size", "hidden_dim", "n_inner") or 4 * hidden
+    heads = _first(config, "num_attention_heads", "n_heads", "n_head") or 1
+    kv_heads = config.get("num_key_value_heads") or heads
+    kv_width = hidden // heads * kv_heads
+    attention = 2 * hidden * hidden + 2 * hidden * kv_width
+    mlp = (3 if model_type in GATED_MLP_TYPES else 2) * hidden * intermediate
+    positions = 0 if model_type in ROTARY_TYPES else (
+        _first(config, "max_position_embeddings", "n_positions") or 0)
+    embeddings = (vocab + positions + (config.get("type_vocab_size") or 0)) * hidden
+    head = 0 if config.get("tie_word_embeddings", model_type not in GATED_MLP_TYPES) \
+        else vocab * hidden
+    return embeddings + layers * (attention + mlp + 4 * hidden) + head
 
 
 def _local_model_dir(name_or_path: str, root: Path) -> Path | None:
@@ -74,10 +93,10 @@ def describe_model(name_or_path: str, root: Path) -> ModelFacts:
             name_or_path=name_or_path,
             local_path=str(local),
             model_type=config.get("model_type"),
-            num_parameters=estimate_encoder_parameters(config),
-            max_positions=config.get("max_position_embeddings") or config.get("n_positions"),
-            hidden_size=config.get("hidden_size") or config.get("dim"),
-            num_layers=config.get("num_hidden_layers") or config.get("n_layers"),
+            num_parameters=estimate_parameters(config),
+            max_positions=_first(config, "max_position_embeddings", "n_positions"),
+            hidden_size=_first(config, "hidden_size", "dim", "d_model", "n_embd"),
+            num_layers=_first(config, "num_hidden_layers", "n_layers", "n_layer"),
             vocab_size=config.get("vocab_size"),
             num_heads=config.get("num_attention_heads") or config.get("n_heads")
             or config.get("n_head"),

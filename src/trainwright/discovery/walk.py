@@ -83,6 +83,9 @@ def walk_project(root: Path) -> ProjectFiles:
                 found.dependency_files.append(path)
             elif suffix in {".yaml", ".yml"} or (suffix == ".json" and "config" in name.lower()):
                 found.config_files.append(path)
+            if suffix == ".md" and parts and parts[0].lower() in DATA_DIRS:
+                found.data_files.append(path)  # a markdown corpus (never the root README)
+                continue
             if suffix in DATA_SUFFIXES and _in_data_area(parts + (name,)):
                 first_word = re.split(r"[-_.]", path.stem.lower())[0]
                 if suffix == ".txt" and (first_word in NON_DATA_TXT or is_dependency_file(name)):

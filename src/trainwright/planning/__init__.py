@@ -7,12 +7,14 @@ from collections.abc import Callable
 from trainwright.discovery.model import ModelFacts
 from trainwright.discovery.models import ProjectFacts
 from trainwright.planning.classification import plan_classification
+from trainwright.planning.generation import plan_generation
 from trainwright.planning.plan import Choice, Options, Plan, SearchParameter, SearchSpace
 
 __all__ = ["plan", "Plan", "Choice", "Options", "SearchParameter", "SearchSpace"]
 
 PLANNERS: dict[str, Callable[..., Plan]] = {
     "classification": plan_classification,
+    "generation": plan_generation,
 }
 
 

@@ -196,11 +196,20 @@ HARDWARE_KEYS = {"bf16", "fp16", "tf32", "use_cpu", "per_device_train_batch_size
                  "optim"}
 
 
-def _from_existing(facts: ProjectFacts, section: str, choices: dict[str, Choice]) -> None:
-    """Values of an existing training_config.yaml are the starting point of the plan."""
+def given_on_command_line(options: Options) -> set[str]:
+    """Keys whose value a command-line flag set: they win over an existing config."""
+    flags = {"output_dir": options.output_dir, "report_to": options.report_to,
+             "text_column": options.text_column, "label_column": options.label_column}
+    return {key for key, value in flags.items() if value}
+
+
+def keep_existing_values(facts: ProjectFacts, section: str, choices: dict[str, Choice],
+                         given: set[str] = frozenset()) -> None:
+    """Values of an existing training_config.yaml are the starting point of the plan; flags
+    and the hardware at hand win over them."""
     source = facts.existing.training_config
     for key in list(choices):
-        if section == "training" and key in HARDWARE_KEYS:
+        if key in given or (section == "training" and key in HARDWARE_KEYS):
             continue
         value = _existing_value(facts, section, key)
         if value is not None and value != choices[key].value:
@@ -242,7 +251,7 @@ def plan_classification(facts: ProjectFacts, model: ModelFacts, options: Options
         "validation_fraction": fraction,
         "max_length": length,
     }
-    _from_existing(facts, "data", data)
+    keep_existing_values(facts, "data", data, given_on_command_line(options))
 
     batch, effective_batch = _batch(facts, model, fit_rows, data["max_length"].value)
     epochs_value = pick_by_table(defaults.CLASSIFICATION_EPOCHS, fit_rows)
@@ -267,7 +276,7 @@ def plan_classification(facts: ProjectFacts, model: ModelFacts, options: Options
         "learning_rate": learning_rate(model),
         "num_train_epochs": epochs,
         **batch,
-        **_warmup(fields, warmup_fraction, warmup_reason),
+        **warmup_choice(fields, warmup_fraction, warmup_reason),
         "lr_scheduler_type": _default("lr_scheduler_type"),
         "weight_decay": _default("weight_decay"),
         "max_grad_norm": _default("max_grad_norm"),
@@ -281,11 +290,11 @@ def plan_classification(facts: ProjectFacts, model: ModelFacts, options: Options
         **optimizer_choice(facts),
         **dataloader_choices(facts.hardware),
         **_length_grouping(fields),
-        "report_to": _report_to(facts, options),
+        "report_to": report_to_choice(facts, options),
         "seed": _default("seed"),
     }
-    training = {_version_key(key, fields): choice for key, choice in training.items()}
-    _from_existing(facts, "training", training)
+    training = {version_key(key, fields): choice for key, choice in training.items()}
+    keep_existing_values(facts, "training", training, given_on_command_line(options))
 
     sections = {
         "model": model_section,
@@ -306,7 +315,7 @@ def plan_classification(facts: ProjectFacts, model: ModelFacts, options: Options
         transformers_target=facts.dependencies.transformers_target,
         transformers_installed=facts.dependencies.transformers_installed,
         facts_summary=_facts_summary(facts, train, model, token_lengths, layout_reason),
-        warnings=_warnings(facts, train),
+        warnings=plan_warnings(facts, train),
         notes=(f"trainwright {__version__}",),
     )
 
@@ -330,7 +339,7 @@ def _column_reason(found: str | None, given: str | None, role: str) -> str:
     return f"inferred from the column names and values (override with --{role}-column)"
 
 
-def _warmup(fields: set[str], fraction: float, reason: str) -> dict[str, Choice]:
+def warmup_choice(fields: set[str], fraction: float, reason: str) -> dict[str, Choice]:
     # transformers 5 removed warmup_ratio: a float warmup_steps below 1 is the ratio.
     if "warmup_ratio" in fields:
         return {"warmup_ratio": Choice(fraction, reason)}
@@ -348,14 +357,14 @@ def _length_grouping(fields: set[str]) -> dict[str, Choice]:
     return {}
 
 
-def _version_key(key: str, fields: set[str]) -> str:
+def version_key(key: str, fields: set[str]) -> str:
     # The renamed evaluation key: eval_strategy since transformers 4.41.
     if key == "eval_strategy" and key not in fields and "evaluation_strategy" in fields:
         return "evaluation_strategy"
     return key
 
 
-def _report_to(facts: ProjectFacts, options: Options) -> Choice:
+def report_to_choice(facts: ProjectFacts, options: Options) -> Choice:
     if options.report_to:
         return Choice(options.report_to, "given with --report-to")
     if facts.dependencies.version("tensorboard"):
@@ -415,7 +424,7 @@ def _facts_summary(facts: ProjectFacts, train: DataFile, model: ModelFacts,
     }
 
 
-def _warnings(facts: ProjectFacts, train: DataFile) -> tuple[str, ...]:
+def plan_warnings(facts: ProjectFacts, train: DataFile) -> tuple[str, ...]:
     warnings = list(train.problems)
     if facts.framework.chosen in {"tensorflow", "jax"}:
         warnings.append(

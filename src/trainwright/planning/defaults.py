@@ -44,3 +44,56 @@ CLASSIFICATION_EPOCHS = (
 
 # Effective batch by training rows: more, smaller updates on small datasets.
 CLASSIFICATION_EFFECTIVE_BATCH = ((5_000, 16), (None, 32))
+
+GENERATION = {
+    "model": ("HuggingFaceTB/SmolLM2-135M",
+              "a small (135 M parameters) Llama-style model that trains on one consumer GPU; "
+              "pass --model for another"),
+    "max_block_size": (1024, "longer blocks cost quadratic attention memory for little gain on "
+                             "most corpora"),
+    "min_blocks": (200, "at least 200 training blocks, so an epoch is more than a few steps"),
+    "lr_scheduler_type": ("cosine", "cosine decay after warmup, the usual language-model "
+                                    "schedule"),
+    "warmup": (0.05, "5 % of the steps warm up the learning rate"),
+    "max_grad_norm": (1.0, "clips rare large gradients (loss spikes)"),
+    "seed": (42, "fixed so that two runs of the same config are comparable"),
+    "save_total_limit": (2, "keeps the best and the latest checkpoint"),
+    "early_stopping_patience": (3, "stops after 3 evaluations without a lower validation loss"),
+    "validation_fraction": (0.05, "5 % of the documents when the project has no validation "
+                                  "split"),
+    "max_new_tokens": (64, "long enough to judge the style of a sample, short enough to read"),
+    "temperature": (0.8, "a little below 1: varied but coherent samples"),
+    "top_p": (0.95, "nucleus sampling drops the unlikely tail"),
+    "top_k": (50, "and at most the 50 likeliest tokens"),
+    "repetition_penalty": (1.1, "discourages loops, common in small models"),
+    "num_return_sequences": (2, "two samples per prompt show the variation"),
+}
+
+# (largest parameter count, learning rate, what the models are) for continued training ...
+GENERATION_CONTINUED_LEARNING_RATES = (
+    (20_000_000, 5e-4, "very small models (under 20 M parameters)"),
+    (200_000_000, 1e-4, "small models (20-200 M parameters)"),
+    (2_000_000_000, 5e-5, "models of 0.2-2 B parameters"),
+    (None, 2e-5, "models over 2 B parameters (continued pretraining keeps steps small)"),
+)
+# ... and for training from scratch (GPT-3 paper, table 2.1: smaller models train at higher
+# rates, 6e-4 at 125 M parameters).
+GENERATION_SCRATCH_LEARNING_RATES = (
+    (20_000_000, 1e-3, "very small models (under 20 M parameters)"),
+    (200_000_000, 6e-4, "models up to 200 M parameters, as GPT-3 125M"),
+    (None, 3e-4, "larger models"),
+)
+# Epochs by corpus size in tokens: small corpora are seen several times.
+GENERATION_EPOCHS = ((1_000_000, 8), (100_000_000, 3), (1_000_000_000, 2), (None, 1))
+# Small Llama-style architectures for --from-scratch, by corpus tokens (about 20 tokens per
+# parameter is compute-optimal, Hoffmann et al. 2022; tiny corpora get tiny models).
+SCRATCH_ARCHITECTURES = (
+    (2_000_000, {"hidden_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
+                 "intermediate_size": 512}),
+    (50_000_000, {"hidden_size": 256, "num_hidden_layers": 4, "num_attention_heads": 4,
+                  "intermediate_size": 1024}),
+    (1_000_000_000, {"hidden_size": 512, "num_hidden_layers": 8, "num_attention_heads": 8,
+                     "intermediate_size": 2048}),
+    (None, {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
+            "intermediate_size": 3072}),
+)

@@ -49,6 +49,7 @@ class Options:
     target_gpu: str | None = None  # plan for this GPU instead of the detected hardware
     target_gpu_memory: str | None = None  # or for any GPU with this much memory ("24GB")
     num_gpus: int = 1
+    from_scratch: bool = False  # generation: build the model from a config, not weights
 
 
 @dataclass(frozen=True)

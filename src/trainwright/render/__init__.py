@@ -91,6 +91,17 @@ def hyperparameters_json(plan: Plan) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
+def headline(plan: Plan) -> str:
+    model = plan.value("model", "name_or_path")
+    if plan.task == "classification":
+        return (f"classify `{plan.value('data', 'text_column')}` into "
+                f"{len(plan.value('data', 'labels', []))} classes by fine-tuning {model}")
+    if plan.value("model", "from_scratch"):
+        return (f"train a small Llama-style language model from scratch on "
+                f"{plan.value('data', 'train_file')} (tokenizer of {model})")
+    return f"continue training {model} as a language model on {plan.value('data', 'train_file')}"
+
+
 def schema_path(config_path: str) -> str:
     """The JSON Schema sits beside the config, named after it."""
     return str(PurePosixPath(config_path).with_suffix(".schema.json"))
@@ -118,6 +129,9 @@ def render(plan: Plan, regenerate_command: str, schema: dict) -> dict[str, str]:
         "num_labels": len(plan.value("data", "labels", [])),
         "transformers_target": plan.transformers_target,
         "schema_file": PurePosixPath(schema_path(plan.config_path)).name,
+        "headline": headline(plan),
+        "train_file": plan.value("data", "train_file"),
+        "from_scratch": bool(plan.value("model", "from_scratch", False)),
     }
     task = plan.task
 
@@ -125,7 +139,7 @@ def render(plan: Plan, regenerate_command: str, schema: dict) -> dict[str, str]:
         return ENVIRONMENT.get_template(name).render(**context)
 
     return {
-        plan.config_path: template(f"{task}/training_config.yaml.j2"),
+        plan.config_path: template("common/training_config.yaml.j2"),
         schema_path(plan.config_path): json.dumps(schema, indent=2) + "\n",
         plan.script_path: template(f"{task}/train.py.j2"),
         "hyperparameters.json": hyperparameters_json(plan),
