@@ -10,15 +10,15 @@ from pathlib import Path
 from trainwright.config.fields import FieldSpec, installed_field_specs
 from trainwright.config.schema import json_schema
 from trainwright.discovery import discover
-from trainwright.discovery.model import ModelFacts, describe_model, token_lengths
+from trainwright.discovery.dependencies import installed_version
 from trainwright.discovery.hardware import probe_hardware
+from trainwright.discovery.model import ModelFacts, describe_model, token_lengths
 from trainwright.discovery.models import GPU, Dependencies, Hardware, ProjectFacts
 from trainwright.planning import Options, Plan, plan
 from trainwright.planning.common import select_splits
 from trainwright.planning.defaults import CLASSIFICATION, GENERATION
 from trainwright.planning.gpus import lookup_gpu, parse_memory
 from trainwright.render import GITIGNORE_LINES, render
-from trainwright.discovery.dependencies import installed_version
 from trainwright.verify import Check, TrainingArgumentsProbe, verify_files
 from trainwright.write import FileChange, apply_changes, plan_changes
 

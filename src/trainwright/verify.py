@@ -88,7 +88,7 @@ class TrainingArgumentsProbe:
             self.process.kill()
             self.process.wait()
 
-    def __enter__(self) -> TrainingArgumentsProbe:
+    def __enter__(self) -> TrainingArgumentsProbe:  # noqa: PYI034 (Self needs Python 3.11)
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -63,7 +63,7 @@ def installed_field_specs() -> dict[str, FieldSpec]:
     """Specs of the installed TrainingArguments, or names only for the newest known version."""
     spec = util.find_spec("transformers")
     if spec is not None and spec.submodule_search_locations:
-        source = Path(list(spec.submodule_search_locations)[0]) / "training_args.py"
+        source = Path(next(iter(spec.submodule_search_locations))) / "training_args.py"
         try:
             found = specs_from_source(source.read_text(encoding="utf-8"))
         except (OSError, SyntaxError):

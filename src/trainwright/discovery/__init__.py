@@ -14,7 +14,7 @@ from trainwright.discovery.models import Dependencies, Hardware, ProjectFacts
 from trainwright.discovery.walk import walk_project
 from trainwright.errors import UserError
 
-__all__ = ["discover", "resolve_project", "resolve_data_paths", "ProjectFacts", "Hardware"]
+__all__ = ["Hardware", "ProjectFacts", "discover", "resolve_data_paths", "resolve_project"]
 
 
 def resolve_project(project: str | Path) -> Path:

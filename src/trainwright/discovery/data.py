@@ -169,7 +169,7 @@ def _sample_parquet(path: Path) -> tuple[list[dict], list[str], str | None]:
         parquet = pq.ParquetFile(path)
         columns = parquet.schema_arrow.names
         batch = next(parquet.iter_batches(batch_size=MAX_SAMPLE_ROWS), None)
-    except Exception as error:  # pyarrow raises several types for corrupt files
+    except Exception as error:  # noqa: BLE001 - pyarrow raises several types for corrupt files
         return [], [], f"is not a readable Parquet file ({error})"
     return (batch.to_pylist() if batch is not None else []), columns, None
 
@@ -195,7 +195,7 @@ def _sample_arrow_folder(folder: Path) -> tuple[list[dict], list[str], str | Non
         reader = _open_arrow(files[0])
         batch = next(iter(reader), None) if hasattr(reader, "__iter__") else reader.get_batch(0)
         columns = reader.schema.names
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001
         return [], [], f"is not a readable Arrow dataset ({error})"
     rows = batch.slice(0, MAX_SAMPLE_ROWS).to_pylist() if batch is not None else []
     return rows, columns, None
@@ -360,7 +360,8 @@ def inspect_data_file(path: Path, root: Path, text_column: str | None = None,
     relative = _relative(path, root)
     size = _size_of(path)
     rows, columns, problem = _sample_rows(path, fmt)
-    base = dict(path=relative, format=fmt, split=split_from_name(path, root), size_bytes=size)
+    base = {"path": relative, "format": fmt, "split": split_from_name(path, root),
+            "size_bytes": size}
     if problem:
         return DataFile(**base, rows=None, columns=(), text_column=None, label_column=None,
                         label_counts={}, text_length_chars={}, text_length_words={},
@@ -378,7 +379,7 @@ def inspect_data_file(path: Path, root: Path, text_column: str | None = None,
     try:
         total_rows, counts = count_rows_and_labels(path, fmt, columns, label_column, rows,
                                                    sample_is_all)
-    except Exception as error:  # a malformed row deep in a large file
+    except Exception as error:  # noqa: BLE001 - a malformed row deep in a large file
         total_rows, counts = len(rows), Counter()
         problems.append(f"{relative} could not be read to the end ({error})")
     missing_labels = counts.pop("", 0) if label_column else 0

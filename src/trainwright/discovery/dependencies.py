@@ -77,7 +77,7 @@ def installed_training_argument_fields() -> tuple[str, ...] | None:
     spec = util.find_spec("transformers")
     if spec is None or not spec.submodule_search_locations:
         return None
-    source = Path(list(spec.submodule_search_locations)[0]) / "training_args.py"
+    source = Path(next(iter(spec.submodule_search_locations))) / "training_args.py"
     try:
         return training_argument_fields_from_source(source) or None
     except (OSError, SyntaxError):

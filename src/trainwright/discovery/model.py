@@ -122,6 +122,6 @@ def token_lengths(model: ModelFacts, texts: tuple[str, ...]) -> list[int] | None
         return None
     try:
         tokenizer = Tokenizer.from_file(str(Path(model.local_path) / "tokenizer.json"))
-    except Exception:  # a tokenizer.json from a newer tokenizers release
+    except Exception:  # noqa: BLE001 - a tokenizer.json from a newer tokenizers release
         return None
     return [len(encoding.ids) for encoding in tokenizer.encode_batch(list(texts))]

@@ -10,7 +10,7 @@ from trainwright.planning.classification import plan_classification
 from trainwright.planning.generation import plan_generation
 from trainwright.planning.plan import Choice, Options, Plan, SearchParameter, SearchSpace
 
-__all__ = ["plan", "Plan", "Choice", "Options", "SearchParameter", "SearchSpace"]
+__all__ = ["Choice", "Options", "Plan", "SearchParameter", "SearchSpace", "plan"]
 
 PLANNERS: dict[str, Callable[..., Plan]] = {
     "classification": plan_classification,

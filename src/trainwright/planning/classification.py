@@ -12,10 +12,8 @@ from trainwright.planning import defaults
 from trainwright.planning.common import cadence, file_layout, pick_by_table, select_splits
 from trainwright.planning.hardware_rules import dataloader_choices, optimizer_choice
 from trainwright.planning.memory import (
-    USABLE_FRACTION,
     ModelShape,
     TrainingSetup,
-    estimate_memory,
     fit_batch,
 )
 from trainwright.planning.plan import Choice, Options, Plan, SearchParameter, SearchSpace

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+
 from trainwright.discovery.models import DataFile, ProjectFacts
 from trainwright.errors import UserError
 from trainwright.planning.plan import Choice

@@ -8,20 +8,20 @@ from __future__ import annotations
 
 CLASSIFICATION = {
     "model": ("distilbert/distilbert-base-uncased",
-              "a small (66 M parameters), fast and strong English encoder; pass --model for "
-              "another (a multilingual one for non-English text)"),
+              ("a small (66 M parameters), fast and strong English encoder; pass --model for "
+              "another (a multilingual one for non-English text)")),
     "weight_decay": (0.01, "the BERT fine-tuning default; regularises without slowing learning"),
     "lr_scheduler_type": ("linear", "linear decay after warmup, as in the BERT fine-tuning recipe"),
     "max_grad_norm": (1.0, "clips rare large gradients that destabilise fine-tuning"),
     "seed": (42, "fixed so that two runs of the same config are comparable"),
     "save_total_limit": (2, "keeps the best and the latest checkpoint; older ones use disk"),
-    "early_stopping_patience": (3, "stops after 3 evaluations without improvement of the "
-                                   "best-model metric"),
+    "early_stopping_patience": (3, ("stops after 3 evaluations without improvement of the "
+                                   "best-model metric")),
     "early_stopping_threshold": (0.0, "any improvement counts"),
-    "validation_fraction": (0.1, "10 % of the training rows, stratified by label, when the "
-                                 "project has no validation split"),
-    "imbalance_ratio": (1.5, "class weights are used when the largest class has at least 1.5x "
-                             "the rows of the smallest"),
+    "validation_fraction": (0.1, ("10 % of the training rows, stratified by label, when the "
+                                 "project has no validation split")),
+    "imbalance_ratio": (1.5, ("class weights are used when the largest class has at least 1.5x "
+                             "the rows of the smallest")),
     "max_length_cap": (512, "the usual position limit of BERT-style encoders"),
 }
 
@@ -47,20 +47,20 @@ CLASSIFICATION_EFFECTIVE_BATCH = ((5_000, 16), (None, 32))
 
 GENERATION = {
     "model": ("HuggingFaceTB/SmolLM2-135M",
-              "a small (135 M parameters) Llama-style model that trains on one consumer GPU; "
-              "pass --model for another"),
-    "max_block_size": (1024, "longer blocks cost quadratic attention memory for little gain on "
-                             "most corpora"),
+              ("a small (135 M parameters) Llama-style model that trains on one consumer GPU; "
+              "pass --model for another")),
+    "max_block_size": (1024, ("longer blocks cost quadratic attention memory for little gain on "
+                             "most corpora")),
     "min_blocks": (200, "at least 200 training blocks, so an epoch is more than a few steps"),
-    "lr_scheduler_type": ("cosine", "cosine decay after warmup, the usual language-model "
-                                    "schedule"),
+    "lr_scheduler_type": ("cosine", ("cosine decay after warmup, the usual language-model "
+                                    "schedule")),
     "warmup": (0.05, "5 % of the steps warm up the learning rate"),
     "max_grad_norm": (1.0, "clips rare large gradients (loss spikes)"),
     "seed": (42, "fixed so that two runs of the same config are comparable"),
     "save_total_limit": (2, "keeps the best and the latest checkpoint"),
     "early_stopping_patience": (3, "stops after 3 evaluations without a lower validation loss"),
-    "validation_fraction": (0.05, "5 % of the documents when the project has no validation "
-                                  "split"),
+    "validation_fraction": (0.05, ("5 % of the documents when the project has no validation "
+                                  "split")),
     "max_new_tokens": (64, "long enough to judge the style of a sample, short enough to read"),
     "temperature": (0.8, "a little below 1: varied but coherent samples"),
     "top_p": (0.95, "nucleus sampling drops the unlikely tail"),

@@ -58,9 +58,12 @@ def estimate_config(config: dict, model: ModelFacts, gpu: GPUSpec | None, ram_mi
         else:
             suggestion = "nothing fits: use a shorter data.max_length, a bigger GPU or a " \
                          "smaller model"
-    assumptions = [f"model: {model.num_parameters or shape.parameters:,} parameters "
-                   f"({model.source})", f"length {sequence} tokens, batch {batch} per device",
-                   "fused (SDPA) attention", "AdamW with fp32 states"]
+    assumptions = [
+        f"model: {model.num_parameters or shape.parameters:,} parameters ({model.source})",
+        f"length {sequence} tokens, batch {batch} per device",
+        "fused (SDPA) attention",
+        "AdamW with fp32 states",
+    ]
     epoch_tokens = seconds = None
     if train_rows:
         per_example = min(sequence, mean_tokens or sequence)

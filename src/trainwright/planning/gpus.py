@@ -51,7 +51,7 @@ def lookup_gpu(name: str) -> GPUSpec:
     key = ALIASES.get(key, key)
     if key in GPU_TABLE:
         return GPU_TABLE[key]
-    for spec_key, spec in GPU_TABLE.items():  # a reported name such as "NVIDIA A100-SXM4-80GB"
+    for spec in GPU_TABLE.values():  # a reported name such as "NVIDIA A100-SXM4-80GB"
         if _key(spec.name) == key:
             return spec
     raise UserError(f"Unknown GPU '{name}'.",

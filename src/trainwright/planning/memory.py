@@ -125,7 +125,7 @@ def fit_batch(model: ModelShape, setup: TrainingSetup, target_effective_batch: i
     budget = USABLE_FRACTION * device_memory_mib
     per_device_target = max(1, target_effective_batch // max(1, devices))
     for checkpointing in (False, True):
-        def at(batch: int) -> MemoryEstimate:
+        def at(batch: int, checkpointing: bool = checkpointing) -> MemoryEstimate:
             return estimate_memory(model, TrainingSetup(**{
                 **setup.__dict__, "batch_size": batch, "gradient_checkpointing": checkpointing}))
 
