@@ -7,6 +7,7 @@ import dataclasses
 import json
 import platform
 import shlex
+from pathlib import Path
 import sys
 
 import click
@@ -307,7 +308,14 @@ def _print_next_steps(prepared) -> None:
     plan = prepared.plan
     missing = prepared.facts.dependencies.missing(REQUIRED_FOR_TRAINING)
     console.print(f"\nConfig: {plan.config_path}   Script: {plan.script_path}")
-    console.print("[bold]Start training:[/]")
+    console.print("[bold]Start training[/] (from the project root):")
+    root = prepared.facts.root
+    if root != Path.cwd().resolve():
+        try:
+            where = root.relative_to(Path.cwd().resolve())
+        except ValueError:
+            where = root
+        console.print(f"  cd {shlex.quote(str(where))}")
     if missing:
         console.print("  pip install -r requirements-training.txt")
     console.print(f"  {plan.train_command}")
