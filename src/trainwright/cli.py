@@ -7,8 +7,8 @@ import dataclasses
 import json
 import platform
 import shlex
-from pathlib import Path
 import sys
+from pathlib import Path
 
 import click
 from rich.console import Console

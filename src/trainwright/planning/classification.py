@@ -9,7 +9,19 @@ from trainwright.discovery.model import ModelFacts
 from trainwright.discovery.models import DataFile, ProjectFacts
 from trainwright.errors import UserError
 from trainwright.planning import defaults
-from trainwright.planning.common import cadence, file_layout, pick_by_table, select_splits
+from trainwright.planning.common import (
+    cadence,
+    file_layout,
+    format_count,
+    given_on_command_line,
+    keep_existing_values,
+    pick_by_table,
+    plan_warnings,
+    report_to_choice,
+    select_splits,
+    version_key,
+    warmup_choice,
+)
 from trainwright.planning.hardware_rules import dataloader_choices, optimizer_choice
 from trainwright.planning.memory import (
     ModelShape,
@@ -26,14 +38,6 @@ TABLE = defaults.CLASSIFICATION
 def _default(key: str) -> Choice:
     value, reason = TABLE[key]
     return Choice(value, reason)
-
-
-def format_count(count: int) -> str:
-    if count >= 1e9:
-        return f"{count / 1e9:.1f} B"
-    if count >= 1e6:
-        return f"{count / 1e6:.1f} M"
-    return f"{count / 1e3:.0f} K"
 
 
 def check_labels(train: DataFile, options: Options) -> list[str]:
@@ -180,40 +184,6 @@ def suggest_for_no_fit(model: ModelFacts, sequence: int, memory_mib: int) -> str
     return "use " + "; or ".join(options) + "."
 
 
-def _existing_value(facts: ProjectFacts, section: str, key: str):
-    values = facts.existing.training_config_values
-    block = values.get(section) if isinstance(values, dict) else None
-    return block.get(key) if isinstance(block, dict) else None
-
-
-# Settings that follow from the hardware: always planned for the hardware at hand, never kept
-# from an existing config (which may have been written for another machine).
-HARDWARE_KEYS = {"bf16", "fp16", "tf32", "use_cpu", "per_device_train_batch_size",
-                 "per_device_eval_batch_size", "gradient_accumulation_steps",
-                 "gradient_checkpointing", "dataloader_num_workers", "dataloader_pin_memory",
-                 "optim"}
-
-
-def given_on_command_line(options: Options) -> set[str]:
-    """Keys whose value a command-line flag set: they win over an existing config."""
-    flags = {"output_dir": options.output_dir, "report_to": options.report_to,
-             "text_column": options.text_column, "label_column": options.label_column}
-    return {key for key, value in flags.items() if value}
-
-
-def keep_existing_values(facts: ProjectFacts, section: str, choices: dict[str, Choice],
-                         given: set[str] = frozenset()) -> None:
-    """Values of an existing training_config.yaml are the starting point of the plan; flags
-    and the hardware at hand win over them."""
-    source = facts.existing.training_config
-    for key in list(choices):
-        if key in given or (section == "training" and key in HARDWARE_KEYS):
-            continue
-        value = _existing_value(facts, section, key)
-        if value is not None and value != choices[key].value:
-            choices[key] = Choice(value, f"kept from the existing {source}")
-
-
 def plan_classification(facts: ProjectFacts, model: ModelFacts, options: Options,
                         token_lengths: list[int] | None = None) -> Plan:
     train, validation, test = select_splits(facts, needs_labels=True)
@@ -337,14 +307,6 @@ def _column_reason(found: str | None, given: str | None, role: str) -> str:
     return f"inferred from the column names and values (override with --{role}-column)"
 
 
-def warmup_choice(fields: set[str], fraction: float, reason: str) -> dict[str, Choice]:
-    # transformers 5 removed warmup_ratio: a float warmup_steps below 1 is the ratio.
-    if "warmup_ratio" in fields:
-        return {"warmup_ratio": Choice(fraction, reason)}
-    return {"warmup_steps": Choice(fraction, reason + " (a value below 1 is a fraction of the "
-                                                      "total steps)")}
-
-
 def _length_grouping(fields: set[str]) -> dict[str, Choice]:
     reason = ("batches of texts of similar length waste less padding, which speeds up "
               "training on skewed length distributions")
@@ -353,24 +315,6 @@ def _length_grouping(fields: set[str]) -> dict[str, Choice]:
     if "group_by_length" in fields:
         return {"group_by_length": Choice(True, reason)}
     return {}
-
-
-def version_key(key: str, fields: set[str]) -> str:
-    # The renamed evaluation key: eval_strategy since transformers 4.41.
-    if key == "eval_strategy" and key not in fields and "evaluation_strategy" in fields:
-        return "evaluation_strategy"
-    return key
-
-
-def report_to_choice(facts: ProjectFacts, options: Options) -> Choice:
-    if options.report_to:
-        return Choice(options.report_to, "given with --report-to")
-    if facts.dependencies.version("tensorboard"):
-        return Choice("tensorboard", "tensorboard is installed: `tensorboard --logdir "
-                                     "<output_dir>` shows the curves; wandb only when asked "
-                                     "(--report-to wandb)")
-    return Choice("none", "no tracker installed (pip install tensorboard to get curves); "
-                          "wandb only when asked (--report-to wandb)")
 
 
 def _fitting_batches(batch: dict[str, Choice]) -> tuple[int, ...]:
@@ -422,21 +366,3 @@ def _facts_summary(facts: ProjectFacts, train: DataFile, model: ModelFacts,
     }
 
 
-def plan_warnings(facts: ProjectFacts, train: DataFile) -> tuple[str, ...]:
-    warnings = list(train.problems)
-    if facts.framework.chosen in {"tensorflow", "jax"}:
-        warnings.append(
-            f"This project uses {facts.framework.chosen}. transformers 5 trains with PyTorch "
-            "only, so the generated setup is PyTorch; models saved by it load in PyTorch (see "
-            "README-TRAINING.md).")
-    missing = facts.dependencies.missing(("transformers", "torch", "datasets", "accelerate",
-                                          "scikit-learn"))
-    if missing:
-        warnings.append(f"Not installed: {', '.join(missing)}. Install them with "
-                        "`pip install -r requirements-training.txt` before training.")
-    if not facts.dependencies.transformers_installed:
-        warnings.append(f"transformers is not installed: the config targets transformers "
-                        f"{facts.dependencies.transformers_target}, the newest version "
-                        "trainwright knows.")
-    warnings += list(facts.existing.problems)
-    return tuple(warnings)

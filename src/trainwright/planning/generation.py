@@ -9,16 +9,19 @@ from trainwright.discovery.model import ModelFacts
 from trainwright.discovery.models import DataFile, ProjectFacts
 from trainwright.errors import UserError
 from trainwright.planning import defaults
-from trainwright.planning.classification import (
+from trainwright.planning.common import (
+    cadence,
+    file_layout,
     format_count,
     given_on_command_line,
     keep_existing_values,
+    pick_by_table,
     plan_warnings,
     report_to_choice,
+    select_splits,
     version_key,
     warmup_choice,
 )
-from trainwright.planning.common import cadence, file_layout, pick_by_table, select_splits
 from trainwright.planning.hardware_rules import dataloader_choices, optimizer_choice
 from trainwright.planning.memory import ModelShape, TrainingSetup, fit_batch
 from trainwright.planning.plan import Choice, Options, Plan, SearchParameter, SearchSpace
