@@ -8,16 +8,22 @@ Builds synthetic projects under benchmarks/_work/ (reused between runs), then ru
 (``--repeat`` times, the median is reported) through a tiny wrapper that:
 
 * reads ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` at exit: the peak RSS of the trainwright
-  process alone, without the child python that verify.py starts to build TrainingArguments
-  (that child is reported separately from ``RUSAGE_CHILDREN``);
+  process alone; the TrainingArguments child (verify.TrainingArgumentsProbe, which the CLI
+  starts before discovery) is reported separately from ``RUSAGE_CHILDREN``;
 * times the library calls in-process (pipeline.prepare, discovery's steps, plan, render,
-  write, verify and the TrainingArguments child) by wrapping them; a name that no longer
-  exists in trainwright is simply not timed.
+  write, verify) by wrapping them; ``TrainingArgumentsProbe.check`` is the parent's wait on the
+  child, and from ``TrainingArgumentsProbe.__init__`` (Popen) to the end of that wait is the
+  child's whole life; a name that no longer exists in trainwright is simply not timed;
+* with ``--probe off`` (or in the second grid of ``--probe both``, the default), patches
+  ``start_probe`` to return None: no child and no TrainingArguments check, so the run shows
+  trainwright's own time and memory.
+
+It also times the child script alone on the idle machine (``child_alone`` in the JSON).
 
 Usage:
-    python benchmarks/bench_init.py                 # the full grid (builds a 1 GB CSV once)
+    python benchmarks/bench_init.py                 # the full grid, child on and off
     python benchmarks/bench_init.py --quick         # a small grid, for a sanity run
-    python benchmarks/bench_init.py --files 20000 --sizes 1G
+    python benchmarks/bench_init.py --files 20000 --sizes 1G --probe off
     python benchmarks/bench_init.py --files 20000 --sizes 1G --profile   # cProfile one run
     python benchmarks/bench_init.py --cold          # evict the project from the page cache first
 
@@ -46,6 +52,7 @@ WORK = HERE / "_work"
 RESULTS = HERE / "results"
 
 GOAL_SECONDS = 5.0
+CONTENDED_SHARE = 0.25  # a run during which other work used more CPU than this is redone
 GOAL_MIB = 300.0
 GENERATOR_VERSION = 1  # bump when the generated content changes: cached files are rebuilt
 
@@ -64,17 +71,25 @@ QUICK_SIZES = ("5M",)
 WRAPPER = r'''
 import json, os, resource, sys, time
 started = time.perf_counter()
-out_path, profile_path, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
+out_path, profile_path, no_probe, argv = sys.argv[1], sys.argv[2], sys.argv[3] == "1", sys.argv[4:]
 import trainwright.cli as cli
 imported = time.perf_counter()
 timings = {}
+marks = {}
+
 
 def timed(module_name, name, key):
+    """Wrap module.name (a dotted name reaches a method: Class.method) to add up its time."""
     try:
-        module = __import__(module_name, fromlist=["_"])
+        owner = __import__(module_name, fromlist=["_"])
     except ImportError:
         return
-    original = getattr(module, name, None)
+    *path, attribute = name.split(".")
+    for part in path:
+        owner = getattr(owner, part, None)
+        if owner is None:
+            return
+    original = getattr(owner, attribute, None)
     if original is None:
         return
     def wrapper(*args, **kwargs):
@@ -82,8 +97,12 @@ def timed(module_name, name, key):
         try:
             return original(*args, **kwargs)
         finally:
-            timings[key] = timings.get(key, 0.0) + time.perf_counter() - start
-    setattr(module, name, wrapper)
+            now = time.perf_counter()
+            timings[key] = timings.get(key, 0.0) + now - start
+            marks.setdefault(key + "_first_start", start - started)
+            marks[key + "_last_end"] = now - started
+    setattr(owner, attribute, wrapper)
+
 
 for module_name, name, key in (
     ("trainwright.cli", "prepare", "prepare"),
@@ -96,7 +115,10 @@ for module_name, name, key in (
     ("trainwright.pipeline", "plan_changes", "plan_changes"),
     ("trainwright.pipeline", "apply_changes", "write"),
     ("trainwright.pipeline", "verify_files", "verify"),
-    ("trainwright.verify", "check_training_arguments", "verify_training_arguments_child"),
+    # The TrainingArguments child: started (Popen) by the CLI before discovery; check() is the
+    # parent's wait for it, which returns once the child has exited (communicate + wait).
+    ("trainwright.verify", "TrainingArgumentsProbe.__init__", "probe_start"),
+    ("trainwright.verify", "TrainingArgumentsProbe.check", "probe_wait"),
     ("trainwright.discovery", "walk_project", "discover_walk"),
     ("trainwright.discovery", "discover_framework", "discover_framework"),
     ("trainwright.discovery", "discover_existing", "discover_existing"),
@@ -106,6 +128,12 @@ for module_name, name, key in (
     ("trainwright.discovery", "discover_conventions", "discover_conventions"),
 ):
     timed(module_name, name, key)
+
+if no_probe:  # trainwright's own work only: no TrainingArguments child, no such check
+    import trainwright.pipeline as pipeline
+    for module in (cli, pipeline):  # cli imported the name itself: patch both
+        if hasattr(module, "start_probe"):
+            module.start_probe = lambda *args, **kwargs: None
 
 sys.argv = ["trainwright", *argv]
 profiler = None
@@ -122,6 +150,11 @@ finally:
         profiler.disable()
         profiler.dump_stats(profile_path)
 finished = time.perf_counter()
+if "probe_start_first_start" in marks and "probe_wait_last_end" in marks:
+    # From just before Popen to the return of the wait: the child's whole life, as the parent
+    # sees it (the parent is blocked in communicate(), so it reaps the child as it exits).
+    timings["probe_child_lifetime"] = (marks["probe_wait_last_end"]
+                                       - marks["probe_start_first_start"])
 own = resource.getrusage(resource.RUSAGE_SELF)
 children = resource.getrusage(resource.RUSAGE_CHILDREN)
 with open(out_path, "w", encoding="utf-8") as handle:
@@ -130,6 +163,7 @@ with open(out_path, "w", encoding="utf-8") as handle:
         "import_s": imported - started,
         "in_process_s": finished - started,
         "timings": timings,
+        "marks": marks,
         "self_peak_rss_mib": own.ru_maxrss / 1024,
         "self_cpu_s": own.ru_utime + own.ru_stime,
         "children_peak_rss_mib": children.ru_maxrss / 1024,
@@ -286,11 +320,20 @@ STATIC_FILES = {
 }
 
 
+def manifest_of(project: Path) -> Path:
+    """The list of the project's own files. It lies next to the project, not inside it: a
+    .json at the project root would be taken for a data file by discovery."""
+    return project.with_name(project.name + ".manifest.json")
+
+
 def build_project(files: int) -> Path:
     """A project with `files` Python files (plus a few others); reused when already built."""
     project = WORK / "projects" / f"files-{files}"
-    manifest = project / ".bench-manifest.json"
+    manifest = manifest_of(project)
     meta = {"version": GENERATOR_VERSION, "files": files}
+    old_manifest = project / ".bench-manifest.json"  # where earlier versions kept it
+    if old_manifest.is_file() and not manifest.exists():
+        os.replace(old_manifest, manifest)
     try:
         if json.loads(manifest.read_text(encoding="utf-8"))["meta"] == meta:
             return project
@@ -322,8 +365,7 @@ def build_project(files: int) -> Path:
 
 def reset_project(project: Path, data: Path) -> None:
     """Back to the state before any init: generated files removed; data/train.csv is `data`."""
-    keep = set(json.loads((project / ".bench-manifest.json").read_text())["paths"])
-    keep.add(".bench-manifest.json")
+    keep = set(json.loads(manifest_of(project).read_text(encoding="utf-8"))["paths"])
     for dirpath, dirnames, filenames in os.walk(project, topdown=False):
         relative_dir = os.path.relpath(dirpath, project)
         for name in filenames:
@@ -334,11 +376,13 @@ def reset_project(project: Path, data: Path) -> None:
             os.rmdir(dirpath)
     link = project / "data" / "train.csv"
     link.parent.mkdir(exist_ok=True)
+    if link.exists() and os.path.samefile(link, data):
+        return
     temporary = link.with_name("train.csv.linking")
-    if temporary.exists():
-        temporary.unlink()
+    temporary.unlink(missing_ok=True)
     os.link(data, temporary)  # a hard link: the big file exists once on disk
-    os.replace(temporary, link)
+    os.replace(temporary, link)  # (a no-op when both are links to one file: hence the check)
+    temporary.unlink(missing_ok=True)
 
 
 def evict_from_page_cache(project: Path) -> None:
@@ -361,15 +405,56 @@ def evict_from_page_cache(project: Path) -> None:
 # Measuring
 # ---------------------------------------------------------------------------------------------
 
-def run_once(project: Path, profile_path: str = "") -> dict:
+def _cpu_times() -> tuple[int, int] | None:
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return sum(fields), fields[3] + fields[4]  # total, idle + iowait
+
+
+def busy_fraction(seconds: float = 1.0) -> float | None:
+    """How busy the machine's CPUs were over `seconds` (0..1), from /proc/stat; None elsewhere."""
+    before = _cpu_times()
+    time.sleep(seconds)
+    after = _cpu_times()
+    if before is None or after is None or after[0] == before[0]:
+        return None
+    return 1 - (after[1] - before[1]) / (after[0] - before[0])
+
+
+def wait_for_quiet(max_wait: float, threshold: float = 0.15) -> float | None:
+    """On a shared machine, wait (up to max_wait s) until other work uses under `threshold`
+    of the CPUs; return the busy fraction measured just before the run."""
+    deadline = time.monotonic() + max_wait
+    busy = busy_fraction()
+    while busy is not None and busy >= threshold and time.monotonic() < deadline:
+        time.sleep(2)
+        busy = busy_fraction()
+    return busy
+
+
+def _other_cpu_share(before: tuple[int, int] | None, after: tuple[int, int] | None,
+                     wall: float, own_cpu_s: float) -> float | None:
+    """CPUs' worth of other work during a run: machine-wide busy time minus the run's own CPU
+    time (its process and children), over the wall time. Near 0 on an otherwise idle machine."""
+    if before is None or after is None or wall <= 0:
+        return None
+    busy_s = ((after[0] - before[0]) - (after[1] - before[1])) / os.sysconf("SC_CLK_TCK")
+    return max(0.0, busy_s - own_cpu_s) / wall
+
+
+def run_once(project: Path, profile_path: str = "", probe: bool = True) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         out_path = handle.name
-    command = [sys.executable, "-c", WRAPPER, out_path, profile_path,
+    command = [sys.executable, "-c", WRAPPER, out_path, profile_path, "0" if probe else "1",
                "init", "classification", str(project), "--force", "--yes"]
+    cpu_before = _cpu_times()
     started = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, check=False,
                             env={**os.environ, "COLUMNS": "100"})
     wall = time.perf_counter() - started
+    cpu_after = _cpu_times()
     try:
         measured = json.loads(Path(out_path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
@@ -377,9 +462,14 @@ def run_once(project: Path, profile_path: str = "") -> dict:
     finally:
         Path(out_path).unlink(missing_ok=True)
     measured["wall_s"] = wall
+    measured["other_cpu_share"] = _other_cpu_share(
+        cpu_before, cpu_after, wall,
+        (measured.get("self_cpu_s") or 0) + (measured.get("children_cpu_s") or 0))
     measured["process_exit_code"] = result.returncode
     if result.returncode != 0:
         measured["output_tail"] = (result.stdout + result.stderr)[-2000:]
+    elif probe and "TrainingArguments" not in result.stdout:
+        measured["output_tail"] = "no TrainingArguments check in the output (is the probe off?)"
     return measured
 
 
@@ -392,6 +482,9 @@ def summarise(runs: list[dict]) -> dict:
     timings = {k: statistics.median(r.get("timings", {}).get(k, 0.0) for r in runs)
                for k in timing_keys}
     before_verify = sum(timings.get(k, 0.0) for k in ("prepare", "write"))
+    lifetime, wait = timings.get("probe_child_lifetime"), timings.get("probe_wait")
+    self_peak = max((r.get("self_peak_rss_mib") or 0) for r in runs)
+    child_peak = max((r.get("children_peak_rss_mib") or 0) for r in runs)
     return {
         "wall_s": median("wall_s"),
         "wall_s_runs": [round(r["wall_s"], 3) for r in runs],
@@ -399,29 +492,48 @@ def summarise(runs: list[dict]) -> dict:
         + (median("import_s") or 0),
         "discover_plan_render_write_s": before_verify,
         "verify_s": timings.get("verify"),
-        "verify_training_arguments_child_s": timings.get("verify_training_arguments_child"),
-        "wall_without_child_s": (median("wall_s") or 0)
-        - timings.get("verify_training_arguments_child", 0.0),
-        "self_peak_rss_mib": max((r.get("self_peak_rss_mib") or 0) for r in runs),
-        "children_peak_rss_mib": max((r.get("children_peak_rss_mib") or 0) for r in runs),
+        "probe_wait_s": wait,
+        "probe_child_lifetime_s": lifetime,
+        "probe_hidden_s": None if lifetime is None or wait is None else lifetime - wait,
+        "self_peak_rss_mib": self_peak,
+        "children_peak_rss_mib": child_peak,
+        "combined_peak_rss_upper_bound_mib": self_peak + child_peak,
         "self_cpu_s": median("self_cpu_s"),
+        "children_cpu_s": median("children_cpu_s"),
         "timings": timings,
         "exit_codes": sorted({r.get("process_exit_code") for r in runs}),
         "failures": [r["output_tail"] for r in runs if "output_tail" in r][:1],
     }
 
 
-def measure_point(files: int, size: int, repeat: int, cold: bool) -> dict:
+def measure_point(files: int, size: int, repeat: int, cold: bool, probe: bool,
+                  quiet_wait: float = 0.0) -> dict:
+    """`repeat` runs of one point. On a shared machine a run during which other work used more
+    than CONTENDED_SHARE of a CPU is measured again (up to 3 x repeat runs in all); the
+    reported numbers are over the clean runs, or over all runs when too few were clean."""
     project = build_project(files)
     data = build_csv(WORK / "data" / f"train-{size_label(size)}.csv", size)
-    point = {"files": files, "csv": size_label(size), "csv_bytes": data.stat().st_size}
-    runs = []
-    for _ in range(repeat):
+    point = {"files": files, "csv": size_label(size), "csv_bytes": data.stat().st_size,
+             "probe": probe}
+    runs, clean = [], []
+    while len(clean) < repeat and len(runs) < 3 * repeat:
         reset_project(project, data)
         if cold:
             evict_from_page_cache(project)
-        runs.append(run_once(project))
-    point.update(summarise(runs))
+        if quiet_wait > 0:
+            wait_for_quiet(quiet_wait)
+        run = run_once(project, probe=probe)
+        runs.append(run)
+        share = run.get("other_cpu_share")
+        if share is None or share < CONTENDED_SHARE:
+            clean.append(run)
+    used = clean if len(clean) >= repeat else runs
+    point.update(summarise(used))
+    point["runs_made"] = len(runs)
+    point["clean_runs"] = len(clean)
+    point["contended"] = len(clean) < repeat
+    point["other_cpu_share_runs"] = [None if r.get("other_cpu_share") is None
+                                     else round(r["other_cpu_share"], 2) for r in used]
     point["cache"] = "cold" if cold else "warm"
     goal = point["wall_s"] < GOAL_SECONDS and point["self_peak_rss_mib"] < GOAL_MIB
     point["meets_goal"] = goal
@@ -429,9 +541,64 @@ def measure_point(files: int, size: int, repeat: int, cold: bool) -> dict:
     return point
 
 
+def measure_child_alone(config: Path | None, repeat: int, quiet_wait: float = 0.0
+                        ) -> dict | None:
+    """The TrainingArguments child on an idle machine, with nothing to overlap: how long until
+    it is ready (python + torch + transformers imported, the first TrainingArguments built),
+    how long the real check then takes, and its own peak RSS."""
+    from trainwright import verify
+
+    script = getattr(verify, "TRAINING_ARGUMENTS_PROBE", None)
+    if script is None:
+        return None
+    runs: list[dict] = []
+    attempts = 0
+    while sum(r["clean"] for r in runs) < repeat and attempts < 3 * repeat:
+        attempts += 1
+        if quiet_wait > 0:
+            wait_for_quiet(quiet_wait)
+        cpu_before = _cpu_times()
+        started = time.perf_counter()
+        process = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = process.stdout.readline()
+        ready = time.perf_counter()
+        process.stdin.write(f"{config or ''}\n")
+        process.stdin.close()
+        process.stdout.read()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        finished = time.perf_counter()
+        share = _other_cpu_share(cpu_before, _cpu_times(), finished - started,
+                                 usage.ru_utime + usage.ru_stime)
+        runs.append({"ready_s": ready - started, "check_s": finished - ready,
+                     "total_s": finished - started, "peak_rss_mib": usage.ru_maxrss / 1024,
+                     "cpu_s": usage.ru_utime + usage.ru_stime,
+                     "clean": share is None or share < CONTENDED_SHARE,
+                     "ok": line.strip() == "ready" and process.returncode == 0})
+    used = [r for r in runs if r["clean"]] if sum(r["clean"] for r in runs) >= repeat else runs
+    result = {key: statistics.median(r[key] for r in used)
+              for key in ("ready_s", "check_s", "total_s", "cpu_s")}
+    result["peak_rss_mib"] = max(r["peak_rss_mib"] for r in runs)
+    result["ok"] = all(r["ok"] for r in runs)
+    result["config"] = str(config) if config else None
+    result["runs"] = len(used)
+    result["contended"] = sum(r["clean"] for r in runs) < repeat
+    print(f"TrainingArguments child alone (idle machine, median of {len(used)}): ready after "
+          f"{result['ready_s']:.2f} s, check {result['check_s']:.2f} s, total "
+          f"{result['total_s']:.2f} s ({result['cpu_s']:.2f} s CPU), peak "
+          f"{result['peak_rss_mib']:.0f} MiB{' (contended)' if result['contended'] else ''}"
+          f"{'' if result['ok'] else ' (FAILED)'}", flush=True)
+    return result
+
+
 HEADER = (f"{'files':>6} {'csv':>5} {'wall s':>7} {'startup':>7} {'discover':>8} "
           f"{'walk':>6} {'frmwk':>6} {'data':>6} {'plan+rnd':>8} {'write':>6} {'verify':>7} "
-          f"{'(child)':>7} {'no child':>8} {'RSS MiB':>8} {'child':>6} {'goal':>5}")
+          f"{'(wait)':>7} {'child s':>7} {'RSS MiB':>8} {'child':>6} {'goal':>5}")
+
+
+def _cell(value: float | None, width: int, digits: int = 2) -> str:
+    return f"{'-':>{width}}" if value is None else f"{value:>{width}.{digits}f}"
 
 
 def row(point: dict) -> str:
@@ -442,22 +609,24 @@ def row(point: dict) -> str:
             f"{point['startup_and_import_s']:>7.2f} {t.get('discover', 0):>8.2f} "
             f"{t.get('discover_walk', 0):>6.2f} {t.get('discover_framework', 0):>6.2f} "
             f"{t.get('discover_data', 0):>6.2f} {plan_render:>8.2f} {t.get('write', 0):>6.2f} "
-            f"{t.get('verify', 0):>7.2f} {t.get('verify_training_arguments_child', 0):>7.2f} "
-            f"{point['wall_without_child_s']:>8.2f} "
+            f"{t.get('verify', 0):>7.2f} {_cell(point['probe_wait_s'], 7)} "
+            f"{_cell(point['probe_child_lifetime_s'], 7)} "
             f"{point['self_peak_rss_mib']:>8.0f} {point['children_peak_rss_mib']:>6.0f} "
-            f"{'yes' if point['meets_goal'] else 'NO':>5}")
+            f"{'yes' if point['meets_goal'] else 'NO':>5}"
+            f"{'  (contended)' if point.get('contended') else ''}")
 
 
-def profile_point(files: int, size: int, output: Path) -> None:
+def profile_point(files: int, size: int, output: Path, probe: bool) -> None:
     import pstats
 
     project = build_project(files)
     data = build_csv(WORK / "data" / f"train-{size_label(size)}.csv", size)
     reset_project(project, data)
     output.parent.mkdir(parents=True, exist_ok=True)
-    measured = run_once(project, str(output))
-    print(f"profiled {files} files + {size_label(size)}: wall {measured['wall_s']:.2f} s "
-          f"(cProfile adds overhead); stats in {output}")
+    measured = run_once(project, str(output), probe=probe)
+    print(f"profiled {files} files + {size_label(size)}, TrainingArguments child "
+          f"{'on' if probe else 'off'}: wall {measured['wall_s']:.2f} s (cProfile adds "
+          f"overhead); stats in {output}")
     stats = pstats.Stats(str(output))
     stats.sort_stats("cumulative").print_stats(35)
     stats.sort_stats("tottime").print_stats(20)
@@ -473,10 +642,18 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per point (median)")
     parser.add_argument("--cold", action="store_true",
                         help="evict the project's files from the page cache before each run")
+    parser.add_argument("--probe", choices=("on", "off", "both"), default="both",
+                        help="with the TrainingArguments child (on, as shipped), without it "
+                             "(off: start_probe patched to return None, trainwright's own "
+                             "cost), or both grids (default)")
     parser.add_argument("--profile", action="store_true",
                         help="cProfile one run of the largest point instead of the grid")
+    parser.add_argument("--quiet-wait", type=float, default=120.0,
+                        help="before each run, wait up to this many seconds until other work "
+                             "uses under 15%% of the CPUs (a shared machine); 0: do not wait")
     parser.add_argument("--output", type=Path, default=RESULTS / "init.json")
     args = parser.parse_args()
+    modes = {"on": [True], "off": [False], "both": [True, False]}[args.probe]
 
     if args.quick:
         file_counts, sizes, small = list(QUICK_FILES), [parse_size(s) for s in QUICK_SIZES], \
@@ -489,7 +666,9 @@ def main() -> int:
     biggest_files = max(file_counts)
 
     if args.profile:
-        profile_point(biggest_files, max(sizes), WORK / "init-profile.prof")
+        for probe in modes:
+            profile_point(biggest_files, max(sizes),
+                          WORK / f"init-profile{'' if probe else '-no-probe'}.prof", probe)
         return 0
 
     # The file-count series uses a small CSV; the data-size series uses the most files.
@@ -500,8 +679,19 @@ def main() -> int:
     for files, size in grid:  # build everything first, so building is not timed by accident
         build_project(files)
         build_csv(WORK / "data" / f"train-{size_label(size)}.csv", size)
-    print(HEADER)
-    points = [measure_point(files, size, args.repeat, args.cold) for files, size in grid]
+    results: dict[bool, list[dict]] = {}
+    for probe in modes:
+        print("\nTrainingArguments child " + ("ON (as shipped)" if probe else
+              "OFF (start_probe patched to return None: trainwright alone)"))
+        print(HEADER)
+        results[probe] = [measure_point(files, size, args.repeat, args.cold, probe,
+                                        args.quiet_wait) for files, size in grid]
+    child_alone = None
+    if True in results:
+        config = WORK / "projects" / f"files-{grid[-1][0]}" / "configs" / "training_config.yaml"
+        print()
+        child_alone = measure_child_alone(config if config.is_file() else None, args.repeat,
+                                          args.quiet_wait)
 
     import trainwright
 
@@ -515,26 +705,48 @@ def main() -> int:
         "trainwright": trainwright.__version__,
         "repeat": args.repeat,
         "notes": {
+            "points": "as shipped: the CLI starts the TrainingArguments child (verify."
+                      "TrainingArgumentsProbe) before discovery, and waits for it in verify",
+            "points_without_probe": "the same runs with pipeline.start_probe (and the name "
+                                    "cli imported) patched to return None: no child and no "
+                                    "TrainingArguments check, trainwright's own time and memory",
             "wall_s": "median wall time of the whole `python -m trainwright init` process, "
-                      "including interpreter start-up and the verify child",
+                      "including interpreter start-up and waiting for the child",
             "self_peak_rss_mib": "peak RSS of the trainwright process itself (max over runs)",
-            "children_peak_rss_mib": "peak RSS of the child python verify.py starts (Linux "
-                                     "counts the forked copy of the parent too, so it is at "
-                                     "least the parent's RSS at the moment of the fork)",
-            "wall_without_child_s": "wall_s minus the TrainingArguments child: trainwright's "
-                                    "own part",
+            "children_peak_rss_mib": "peak RSS of its children (RUSAGE_CHILDREN), i.e. the "
+                                     "TrainingArguments child (max over runs)",
+            "combined_peak_rss_upper_bound_mib": "self + child peaks: an upper bound on the "
+                                                 "memory of both at once (they overlap)",
+            "probe_wait_s": "TrainingArgumentsProbe.check: how long the parent waited for the "
+                            "child at the end (its visible cost)",
+            "probe_child_lifetime_s": "from just before Popen to the return of check (the "
+                                      "child has exited): the child's whole life",
+            "probe_hidden_s": "lifetime - wait: the part of the child that ran behind "
+                              "trainwright's own work",
             "discover_plan_render_write_s": "pipeline.prepare + writing the files",
-            "verify_s": "verify_files, including the TrainingArguments child process",
+            "verify_s": "verify_files, including the wait on the child",
+            "other_cpu_share_runs": "CPUs' worth of other work on the machine during each "
+                                    "reported run (machine-wide busy time minus the run's own "
+                                    "CPU time, over wall); a run above CONTENDED_SHARE is "
+                                    "redone (up to 3 x repeat runs), and a point with too few "
+                                    "clean runs is marked contended. Runs also wait up to "
+                                    "--quiet-wait s for the machine to go quiet first",
+            "child_alone": "the child script alone on an idle machine, on the config the last "
+                           "point wrote: ready = imports + first TrainingArguments",
         },
-        "points": points,
+        "points": results.get(True, []),
+        "points_without_probe": results.get(False, []),
+        "child_alone": child_alone,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     print(f"\nwrote {args.output}")
-    failed = [p for p in points if p["exit_codes"] != [0]]
+    failed = [p for points in results.values() for p in points
+              if p["exit_codes"] != [0] or p["failures"]]
     for point in failed:
-        print(f"\n{point['files']} files + {point['csv']}: exit codes {point['exit_codes']}\n"
-              + "".join(point["failures"]))
+        child = "on" if point["probe"] else "off"
+        print(f"\n{point['files']} files + {point['csv']} (child {child}): exit codes "
+              f"{point['exit_codes']}\n" + "".join(point["failures"]))
     return 0
 
 
