@@ -9,10 +9,10 @@ the sizes change):
 
 * data: support-ticket-like texts in data/train.csv and data/validation.csv (explicit splits,
   so both runs evaluate on the same rows). Lengths are log-normal (median about 30 words, mean
-  about 40) with a long tail to several hundred words; 4 imbalanced classes (48/27/16/9 %)
-  whose label is learnable from a few class words placed among common filler words, with some
-  words of other classes as noise.
-* model: a BERT (4 layers, hidden 256, 4 heads, 512 positions, about 4.6 M parameters) with a
+  about 40; about 49 tokens) with a long tail to several hundred words; 4 imbalanced classes
+  (48/27/16/9 %) whose label is learnable from the words: about 1 word in 5 comes from the
+  ticket's topic, 3 % from other topics (noise), the rest from common filler words.
+* model: a BERT (4 layers, hidden 256, 4 heads, 512 positions, 3.9 M parameters) with a
   WordPiece tokenizer trained on the texts, saved with save_pretrained (an encoder without a
   classification head, like a hub checkpoint; nothing is downloaded).
 
@@ -30,10 +30,19 @@ samples/s is each run's ``train_samples_per_second`` (Trainer's own metric over 
 loop); wall is the whole process (imports, tokenising, training, final evaluation, saving).
 
 Usage:
-    python benchmarks/bench_throughput.py             # full run (~100 steps of 16, ~10-15 min)
-    python benchmarks/bench_throughput.py --quick     # a sanity run (a few steps, ~2 min)
+    python benchmarks/bench_throughput.py             # full run: 100 steps of 16 (1,600
+                                                      # examples) each, 12-14 min on 2 idle
+                                                      # cores, 20+ min when they are shared
+    python benchmarks/bench_throughput.py --quick     # a sanity run (4 steps, ~1-2 min)
+    python benchmarks/bench_throughput.py --profile   # also time and profile the generated
+                                                      # pipeline step by step (+1-2 min)
+    python benchmarks/bench_throughput.py --threads 1 # OMP_NUM_THREADS=1 for both runs: steadier
+                                                      # on a machine shared with other jobs
+    python benchmarks/bench_throughput.py --repeat 2  # each run twice, the fastest kept
     python benchmarks/bench_throughput.py --steps 50 --skip-baseline
-    python benchmarks/bench_throughput.py --profile   # also profile the generated run's steps
+
+Each run's "other CPU" column is how many cores other processes kept busy meanwhile (from
+/proc/stat minus the run's own CPU time); above 0.2 the timings are disturbed and flagged.
 
 Results: a table on stdout and benchmarks/results/throughput.json (or --output).
 """
@@ -344,8 +353,9 @@ def summarise(metrics: dict, timing: dict, learning_rate: float) -> dict:
 def token_statistics(model: Path, project: Path, config: dict, steps: int, batch: int,
                      max_samples: int | None) -> dict:
     """Mean tokens per example (with [CLS]/[SEP], cut at 512) and the ceiling 512 / mean;
-    padded tokens per example in the generated run (its length-grouped batches replayed with
-    the Trainer's own sampler and seed) and without grouping (random batches, dynamic padding)."""
+    padded tokens per example in the generated run's first `steps` batches (simulated with the
+    Trainer's own grouping function, get_length_grouped_indices, on a seeded permutation) and,
+    for reference, without grouping (random batches, each padded to its longest text)."""
     import torch
     from transformers import AutoTokenizer
     from transformers.trainer_pt_utils import get_length_grouped_indices

@@ -202,3 +202,22 @@ def test_a_single_class_is_refused():
     one_class = data_file(counts={"only": 100})
     with pytest.raises(UserError, match="single class"):
         plan("classification", facts(data=[one_class]), BERT_BASE, Options())
+
+
+def test_torch_compile_only_where_it_pays_and_liger_for_supported_causal_lms():
+    from dataclasses import replace
+
+    from trainwright.planning.hardware_rules import compile_choice, liger_choice
+
+    assert compile_choice(A100, fixed_shapes=True, total_steps=5000)["torch_compile"].value
+    assert not compile_choice(A100, fixed_shapes=False, total_steps=5000)["torch_compile"].value
+    assert not compile_choice(A100, fixed_shapes=True, total_steps=300)["torch_compile"].value
+    assert not compile_choice(CPU, fixed_shapes=True, total_steps=5000)["torch_compile"].value
+    with_liger = replace(facts(A100), dependencies=Dependencies(
+        (Dependency("liger-kernel", "0.6.0", ""),), KNOWN_TRAINING_ARGUMENT_FIELDS, "5.24.0",
+        True))
+    assert liger_choice(with_liger, "llama")["use_liger_kernel"].value is True
+    assert liger_choice(facts(A100), "llama")["use_liger_kernel"].value is False  # not installed
+    assert liger_choice(with_liger, "bert") == {} and liger_choice(facts(CPU), "llama") == {}
+    values = training(plan("classification", facts(A100), BERT_BASE, Options()))
+    assert values["torch_compile"] is False  # dynamic padding

@@ -23,6 +23,7 @@ PACKAGES = {
     "trl": "supervised fine-tuning (fine-tuning)",
     "bitsandbytes": "4-bit QLoRA (fine-tuning on CUDA)",
     "wandb": "optional; experiment tracking",
+    "liger-kernel": "optional; fused kernels for causal language models on CUDA",
 }
 REQUIRED_FOR_TRAINING = ("transformers", "torch", "datasets", "accelerate", "scikit-learn")
 

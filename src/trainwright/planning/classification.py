@@ -22,7 +22,11 @@ from trainwright.planning.common import (
     version_key,
     warmup_choice,
 )
-from trainwright.planning.hardware_rules import dataloader_choices, optimizer_choice
+from trainwright.planning.hardware_rules import (
+    compile_choice,
+    dataloader_choices,
+    optimizer_choice,
+)
 from trainwright.planning.memory import (
     ModelShape,
     TrainingSetup,
@@ -257,6 +261,7 @@ def plan_classification(facts: ProjectFacts, model: ModelFacts, options: Options
         **choose_precision(facts.hardware),
         **optimizer_choice(facts),
         **dataloader_choices(facts.hardware),
+        **compile_choice(facts.hardware, fixed_shapes=False, total_steps=total_steps),
         **_length_grouping(fields),
         "report_to": report_to_choice(facts, options),
         "seed": _default("seed"),

@@ -22,7 +22,12 @@ from trainwright.planning.common import (
     version_key,
     warmup_choice,
 )
-from trainwright.planning.hardware_rules import dataloader_choices, optimizer_choice
+from trainwright.planning.hardware_rules import (
+    compile_choice,
+    dataloader_choices,
+    liger_choice,
+    optimizer_choice,
+)
 from trainwright.planning.memory import ModelShape, TrainingSetup, fit_batch
 from trainwright.planning.plan import Choice, Options, Plan, SearchParameter, SearchSpace
 from trainwright.planning.precision import choose_precision
@@ -167,7 +172,7 @@ def plan_generation(facts: ProjectFacts, model: ModelFacts, options: Options,
                                   "times; early stopping ends the run when validation loss "
                                   "stops falling")
     steps = cadence(blocks, effective, epochs_value)
-    steps.pop("_steps_per_epoch")
+    total_steps = steps.pop("_steps_per_epoch").value * epochs_value
     fields = set(facts.dependencies.training_argument_fields)
     output_dir = options.output_dir or "outputs/generation"
     training = {
@@ -191,6 +196,8 @@ def plan_generation(facts: ProjectFacts, model: ModelFacts, options: Options,
         **choose_precision(facts.hardware),
         **optimizer_choice(facts),
         **dataloader_choices(facts.hardware),
+        **compile_choice(facts.hardware, fixed_shapes=True, total_steps=total_steps),
+        **liger_choice(facts, "llama" if scratch else model.model_type),
         "report_to": report_to_choice(facts, options),
         "seed": _default("seed"),
     }

@@ -24,6 +24,36 @@ def optimizer_choice(facts: ProjectFacts) -> dict[str, Choice]:
     return {"optim": Choice("adamw_torch", "torch < 2.4 has no fused AdamW on every device")}
 
 
+LIGER_MODEL_TYPES = {"llama", "mistral", "mixtral", "qwen2", "qwen3", "gemma", "gemma2", "phi3",
+                     "granite", "olmo2"}
+
+
+def compile_choice(hardware: Hardware, fixed_shapes: bool, total_steps: int) -> dict[str, Choice]:
+    """torch.compile only where it pays: fixed shapes, a GPU and a run long enough to repay
+    a minute or two of compilation."""
+    if not hardware.gpus:
+        return {"torch_compile": Choice(False, "compilation pays on GPUs, not on CPU")}
+    if not fixed_shapes:
+        return {"torch_compile": Choice(False, "dynamic padding makes batch shapes vary, and "
+                                               "every new shape would recompile")}
+    if total_steps < 1000:
+        return {"torch_compile": Choice(False, f"{total_steps} planned steps do not repay the "
+                                               "compile time")}
+    return {"torch_compile": Choice(True, f"fixed-shape blocks on a GPU for {total_steps:,} "
+                                          "steps: compiling once repays itself")}
+
+
+def liger_choice(facts: ProjectFacts, model_type: str | None) -> dict[str, Choice]:
+    """Liger kernels for causal LMs of a supported architecture on CUDA, when installed."""
+    if not facts.hardware.gpus or model_type not in LIGER_MODEL_TYPES:
+        return {}
+    if facts.dependencies.version("liger-kernel"):
+        return {"use_liger_kernel": Choice(True, "fused RMSNorm, RoPE, SwiGLU and a chunked "
+                                                 "cross-entropy that never holds all logits")}
+    return {"use_liger_kernel": Choice(False, "pip install liger-kernel to fuse the "
+                                              f"{model_type} kernels and cut logits memory")}
+
+
 def dataloader_choices(hardware: Hardware) -> dict[str, Choice]:
     if hardware.gpus:
         workers = max(1, min(4, hardware.cpu_cores // max(1, 2 * len(hardware.gpus))))
