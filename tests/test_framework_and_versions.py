@@ -57,3 +57,18 @@ def test_inspect_json_reports_what_is_missing_and_found(tmp_path, capsys):
     assert report["data"][0]["label_column"] == "label"
     assert {p["name"] for p in report["dependencies"]["packages"]} >= {"transformers", "torch"}
     assert "cpu_cores" in report["hardware"]
+
+
+def test_a_config_of_another_task_is_not_reused(tmp_path):
+    from builders import corpus_documents
+
+    write_csv(tmp_path / "data" / "train.csv", labelled_texts(120))
+    assert main(["init", "classification", str(tmp_path)]) == 0
+    corpus = tmp_path / "data" / "corpus.txt"
+    corpus.write_text("\n".join(corpus_documents(200)) + "\n")
+    prepared = prepare("generation", tmp_path, Options(data_paths=("data/corpus.txt",)),
+                       hardware=CPU)
+    training = prepared.plan.values()["training"]
+    assert training["metric_for_best_model"] == "loss"  # not the classifier's f1_macro
+    assert training["output_dir"] == "outputs/generation"
+    assert prepared.plan.value("model", "name_or_path") != "distilbert/distilbert-base-uncased"

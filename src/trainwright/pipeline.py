@@ -15,7 +15,7 @@ from trainwright.discovery.hardware import probe_hardware
 from trainwright.discovery.model import ModelFacts, describe_model, token_lengths
 from trainwright.discovery.models import GPU, Dependencies, Hardware, ProjectFacts
 from trainwright.planning import Options, Plan, plan
-from trainwright.planning.common import select_splits
+from trainwright.planning.common import existing_values_for, select_splits
 from trainwright.planning.defaults import CLASSIFICATION, GENERATION
 from trainwright.planning.gpus import lookup_gpu, parse_memory
 from trainwright.render import GITIGNORE_LINES, render
@@ -38,7 +38,7 @@ class Prepared:
 def choose_model(task: str, facts: ProjectFacts, options: Options) -> str:
     if options.model:
         return options.model
-    existing = facts.existing.training_config_values.get("model")
+    existing = existing_values_for(facts, task).get("model")
     if isinstance(existing, dict) and existing.get("name_or_path"):
         return str(existing["name_or_path"])
     return DEFAULT_MODELS[task]

@@ -223,7 +223,7 @@ def plan_classification(facts: ProjectFacts, model: ModelFacts, options: Options
         "validation_fraction": fraction,
         "max_length": length,
     }
-    keep_existing_values(facts, "data", data, given_on_command_line(options))
+    keep_existing_values(facts, "classification", "data", data, given_on_command_line(options))
 
     batch, effective_batch = _batch(facts, model, fit_rows, data["max_length"].value)
     epochs_value = pick_by_table(defaults.CLASSIFICATION_EPOCHS, fit_rows)
@@ -267,7 +267,7 @@ def plan_classification(facts: ProjectFacts, model: ModelFacts, options: Options
         "seed": _default("seed"),
     }
     training = {version_key(key, fields): choice for key, choice in training.items()}
-    keep_existing_values(facts, "training", training, given_on_command_line(options))
+    keep_existing_values(facts, "classification", "training", training, given_on_command_line(options))
 
     sections = {
         "model": model_section,

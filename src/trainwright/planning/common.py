@@ -102,9 +102,17 @@ def format_count(count: int) -> str:
     return f"{count / 1e3:.0f} K"
 
 
-def _existing_value(facts: ProjectFacts, section: str, key: str):
+def existing_values_for(facts: ProjectFacts, task: str) -> dict:
+    """The existing training_config.yaml's values when it was written for the same task (a
+    classification config says nothing about a language-modelling run)."""
     values = facts.existing.training_config_values
-    block = values.get(section) if isinstance(values, dict) else None
+    if not isinstance(values, dict) or values.get("task", "classification") != task:
+        return {}
+    return values
+
+
+def _existing_value(facts: ProjectFacts, section: str, key: str, task: str):
+    block = existing_values_for(facts, task).get(section)
     return block.get(key) if isinstance(block, dict) else None
 
 
@@ -123,15 +131,15 @@ def given_on_command_line(options: Options) -> set[str]:
     return {key for key, value in flags.items() if value}
 
 
-def keep_existing_values(facts: ProjectFacts, section: str, choices: dict[str, Choice],
-                         given: set[str] = frozenset()) -> None:
+def keep_existing_values(facts: ProjectFacts, task: str, section: str,
+                         choices: dict[str, Choice], given: set[str] = frozenset()) -> None:
     """Values of an existing training_config.yaml are the starting point of the plan; flags
     and the hardware at hand win over them."""
     source = facts.existing.training_config
     for key in list(choices):
         if key in given or (section == "training" and key in HARDWARE_KEYS):
             continue
-        value = _existing_value(facts, section, key)
+        value = _existing_value(facts, section, key, task)
         if value is not None and value != choices[key].value:
             choices[key] = Choice(value, f"kept from the existing {source}")
 

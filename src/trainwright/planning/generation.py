@@ -163,7 +163,7 @@ def plan_generation(facts: ProjectFacts, model: ModelFacts, options: Options,
         "validation_fraction": fraction,
         "block_size": block,
     }
-    keep_existing_values(facts, "data", data, given_on_command_line(options))
+    keep_existing_values(facts, "generation", "data", data, given_on_command_line(options))
 
     target = 8 if blocks < 2000 else 32
     batch, effective = _batch(facts, shape, target, data["block_size"].value, blocks)
@@ -202,7 +202,7 @@ def plan_generation(facts: ProjectFacts, model: ModelFacts, options: Options,
         "seed": _default("seed"),
     }
     training = {version_key(key, fields): choice for key, choice in training.items()}
-    keep_existing_values(facts, "training", training, given_on_command_line(options))
+    keep_existing_values(facts, "generation", "training", training, given_on_command_line(options))
     generation = {
         key: _default(key) for key in ("max_new_tokens", "temperature", "top_p", "top_k",
                                        "repetition_penalty", "num_return_sequences")
