@@ -110,3 +110,83 @@ def build_tiny_llama(folder: Path, texts: list[str]) -> Path:
     LlamaForCausalLM(config).save_pretrained(folder)
     fast.save_pretrained(folder)
     return folder
+
+
+COLOURS = dict(zip(NOUNS, "red blue green yellow brown white black grey orange pink".split()))
+CHATML_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}"
+    "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def instruction_rows(count: int, seed: int = 0) -> list[dict]:
+    """Questions whose answer follows a fixed pattern and a fixed noun -> colour table."""
+    generator = random.Random(seed)
+    rows = []
+    for _ in range(count):
+        noun = generator.choice(NOUNS)
+        adjective = generator.choice(ADJECTIVES)
+        rows.append({"instruction": f"What colour is the {adjective} {noun}?",
+                     "input": "",
+                     "output": f"The {adjective} {noun} is {COLOURS[noun]} ."})
+    return rows
+
+
+def chat_rows(count: int, seed: int = 0) -> list[dict]:
+    """The same questions as conversations with a system turn."""
+    return [{"messages": [
+        {"role": "system", "content": "You answer in one short sentence."},
+        {"role": "user", "content": row["instruction"]},
+        {"role": "assistant", "content": row["output"]},
+    ]} for row in instruction_rows(count, seed)]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def build_chat_llama(folder: Path, texts: list[str]) -> Path:
+    """The tiny Llama with ChatML markers as special tokens and a chat template."""
+    from transformers import AutoTokenizer, LlamaForCausalLM
+
+    build_tiny_llama(folder, texts)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
+    tokenizer.chat_template = CHATML_TEMPLATE
+    tokenizer.eos_token = "<|im_end|>"
+    model = LlamaForCausalLM.from_pretrained(folder)
+    model.resize_token_embeddings(len(tokenizer))
+    model.config.eos_token_id = tokenizer.eos_token_id
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def pretrain_tiny_bert(folder: Path, rows: list[tuple[str, str]], epochs: int = 3) -> Path:
+    """Give the tiny BERT at ``folder`` what pretraining gives a real encoder: features that
+    already separate the texts. A few epochs of full training on ``rows`` (another sample of
+    the task), then only the encoder is saved: a fine-tuning run starts with a fresh head."""
+    import torch
+    from transformers import AutoTokenizer, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    labels = sorted({label for _, label in rows})
+    model = BertForSequenceClassification.from_pretrained(folder, num_labels=len(labels))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(epochs):
+        for start in range(0, len(rows), 16):
+            batch = rows[start:start + 16]
+            inputs = tokenizer([text for text, _ in batch], padding=True, return_tensors="pt")
+            target = torch.tensor([labels.index(label) for _, label in batch])
+            loss = model(**inputs, labels=target).loss
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+    model.bert.save_pretrained(folder)
+    return folder

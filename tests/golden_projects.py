@@ -1,4 +1,4 @@
-"""Two project shapes whose rendered setups are kept as golden files in tests/golden/.
+"""Project shapes whose rendered setups are kept as golden files in tests/golden/.
 
 Regenerate after an intended change with: python scripts/regenerate_golden.py
 """
@@ -8,7 +8,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from builders import corpus_documents, labelled_texts, write_csv
+from builders import (
+    build_tiny_bert,
+    build_tiny_llama,
+    corpus_documents,
+    instruction_rows,
+    labelled_texts,
+    write_csv,
+    write_jsonl,
+)
 from trainwright.config.fields import FieldSpec
 from trainwright.discovery.dependencies import KNOWN_TRAINING_ARGUMENT_FIELDS
 from trainwright.discovery.models import GPU, Dependencies, Dependency, Hardware
@@ -66,8 +74,27 @@ def build_corpus(root: Path) -> tuple[Options, Hardware]:
     return Options(model="HuggingFaceTB/SmolLM2-135M"), t4
 
 
-SHAPES = {"flat": build_flat, "laid_out": build_laid_out, "corpus": build_corpus}
-TASKS = {"flat": "classification", "laid_out": "classification", "corpus": "generation"}
+def build_instructions(root: Path) -> tuple[Options, Hardware]:
+    """Instruction rows and a local Llama-style model, fine-tuned with QLoRA planned for a T4."""
+    rows = instruction_rows(300, seed=41)
+    write_jsonl(root / "data" / "train.jsonl", rows)
+    build_tiny_llama(root / "models" / "tiny-llama",
+                     [row["instruction"] + " " + row["output"] for row in rows])
+    return Options(model="models/tiny-llama", method="qlora", target_gpu="t4"), CPU
+
+
+def build_labelled_lora(root: Path) -> tuple[Options, Hardware]:
+    """Labelled texts and a local BERT: LoRA sequence classification on a CPU."""
+    rows = labelled_texts(500, seed=51)
+    write_csv(root / "data" / "train.csv", rows)
+    build_tiny_bert(root / "models" / "tiny-bert", [text for text, _ in rows])
+    return Options(model="models/tiny-bert"), CPU
+
+
+SHAPES = {"flat": build_flat, "laid_out": build_laid_out, "corpus": build_corpus,
+          "instructions": build_instructions, "labelled_lora": build_labelled_lora}
+TASKS = {"flat": "classification", "laid_out": "classification", "corpus": "generation",
+         "instructions": "fine-tuning", "labelled_lora": "fine-tuning"}
 
 
 def render_shape(name: str, root: Path) -> dict[str, str]:

@@ -120,3 +120,61 @@ def test_existing_files_are_not_overwritten_without_force(good_project):
     result = run_cli("init", "classification", str(good_project))
     assert_clean_error(result, "train.py", "nothing was written", "--force")
     assert snapshot(good_project) == before
+
+
+# ---------------------------------------------------------------------------------------------
+# Fine-tuning
+# ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def llama_folder(tmp_path_factory) -> Path:
+    from builders import build_tiny_llama, corpus_documents
+
+    return build_tiny_llama(tmp_path_factory.mktemp("models") / "tiny-llama",
+                            corpus_documents(50))
+
+
+def fine_tuning_project(root: Path, rows: list[dict]) -> Path:
+    from builders import write_jsonl
+
+    write_jsonl(root / "data" / "train.jsonl", rows)
+    return root
+
+
+def test_a_target_module_the_model_lacks_lists_the_ones_it_has(tmp_path, llama_folder):
+    from builders import instruction_rows
+
+    project = fine_tuning_project(tmp_path, instruction_rows(50))
+    before = snapshot(project)
+    result = run_cli("init", "fine-tuning", str(project), "--model", str(llama_folder),
+                     "--target-modules", "q_proj,query_key_value")
+    assert_clean_error(result, "has no module named 'query_key_value'",
+                       "q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj")
+    assert snapshot(project) == before
+
+
+def test_chat_rows_with_an_unknown_role_or_no_assistant_turn_are_named(tmp_path, llama_folder):
+    from builders import chat_rows
+
+    rows = chat_rows(20)
+    rows[4] = {"messages": [{"role": "user", "content": "hi"}, {"role": "bot", "content": "yo"}]}
+    rows[11] = {"messages": [{"role": "user", "content": "anyone there?"}]}
+    project = fine_tuning_project(tmp_path, rows)
+    before = snapshot(project)
+    result = run_cli("init", "fine-tuning", str(project), "--model", str(llama_folder))
+    assert_clean_error(result, "data/train.jsonl has rows that cannot be trained on",
+                       "row 5, message 2: role 'bot' is not one of system, user, assistant, tool",
+                       "row 12: no assistant turn")
+    assert snapshot(project) == before
+
+
+def test_instruction_data_without_a_response_column(tmp_path, llama_folder):
+    from builders import instruction_rows
+
+    rows = [{"instruction": row["instruction"], "input": ""} for row in instruction_rows(30)]
+    project = fine_tuning_project(tmp_path, rows)
+    before = snapshot(project)
+    result = run_cli("init", "fine-tuning", str(project), "--model", str(llama_folder))
+    assert_clean_error(result, "looks like instruction data (column 'instruction')",
+                       "no response column", "output, response, completion or answer")
+    assert snapshot(project) == before

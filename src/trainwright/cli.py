@@ -67,6 +67,10 @@ def cli() -> None:
               help="how many target GPUs (with --target-gpu)")
 @click.option("--from-scratch", is_flag=True,
               help="generation: build a small model from a config instead of loading weights")
+@click.option("--method", type=click.Choice(["lora", "qlora", "freeze", "full"]),
+              help="fine-tuning: how to train (default: chosen by the plan, explained)")
+@click.option("--target-modules", help="fine-tuning: LoRA target modules, comma-separated "
+              "(default: every linear layer of the attention and MLP blocks)")
 @click.option("--dry-run", is_flag=True, help="show the plan and the diffs; write nothing")
 @click.option("--force", is_flag=True, help="overwrite existing files (a .bak is kept)")
 @click.option("--smoke", is_flag=True, help="run train.py for a few steps after writing")
@@ -74,14 +78,19 @@ def cli() -> None:
 def init(training_type: str | None, project: str, model: str | None, data_paths: tuple[str, ...],
          text_column: str | None, label_column: str | None, output_dir: str | None,
          report_to: str | None, target_gpu: str | None, target_gpu_memory: str | None,
-         num_gpus: int, from_scratch: bool, dry_run: bool, force: bool, smoke: bool,
-         yes: bool) -> int:
-    """Write a training setup for TRAINING_TYPE (classification, generation) in PROJECT."""
+         num_gpus: int, from_scratch: bool, method: str | None, target_modules: str | None,
+         dry_run: bool, force: bool, smoke: bool, yes: bool) -> int:
+    """Write a training setup for TRAINING_TYPE (classification, generation, fine-tuning) in
+    PROJECT."""
     task = resolve_training_type(training_type or _ask_training_type(yes))
+    if method is None and (training_type or "").strip().lower() in {"lora", "qlora"}:
+        method = training_type.strip().lower()  # `trainwright init qlora` asks for the method
     options = Options(model=model, data_paths=data_paths, text_column=text_column,
                       label_column=label_column, output_dir=output_dir, report_to=report_to,
                       target_gpu=target_gpu, target_gpu_memory=target_gpu_memory,
-                      num_gpus=num_gpus, from_scratch=from_scratch)
+                      num_gpus=num_gpus, from_scratch=from_scratch, method=method,
+                      target_modules=tuple(name.strip() for name in (target_modules or "")
+                                           .split(",") if name.strip()))
     with contextlib.ExitStack() as stack:
         probe = None if dry_run else start_probe()
         if probe is not None:
@@ -142,16 +151,19 @@ def inspect(project: str, as_json: bool) -> int:
         where = f"{item.source}:{item.line}" if item.line else item.source
         console.print(f"  {item.framework:<10} {item.kind:<12} {where}  {item.detail}",
                       markup=False)
-    table = Table("data file", "split", "rows", "text", "label", "classes", "words p50/p99")
+    table = Table("data file", "split", "rows", "holds", "text", "label", "classes",
+                  "words p50/p99")
     for data in facts.data:
         words = data.text_length_words
         table.add_row(data.path, data.split or "-", f"{data.rows:,}" if data.rows else "-",
+                      data.shape.kind if data.shape else "-",
                       data.text_column or "-", data.label_column or "-",
                       ", ".join(f"{k} {v}" for k, v in list(data.label_counts.items())[:6]),
                       f"{words.get('p50', '-')}/{words.get('p99', '-')}")
     console.print(table if facts.data else "No data files found.")
     for data in facts.data:
-        for problem in data.problems:
+        rows = [f"{data.path} {row}" for row in (data.shape.row_problems if data.shape else ())]
+        for problem in (*data.problems, *rows):
             console.print(f"  [yellow]problem:[/] {problem}")
     existing = facts.existing
     console.print(f"Training scripts: {', '.join(existing.training_scripts) or 'none'}; "
@@ -292,7 +304,22 @@ def _print_plan_table(plan) -> None:
     for key in keys:
         if key in training:
             table.add_row(key, str(training[key].value), _short(training[key].reason))
-    for section, key in (("data", "max_length"), ("loss", "class_weights")):
+    if plan.task == "fine-tuning":
+        facts = plan.facts_summary
+        table.add_row("objective", plan.value("data", "objective"),
+                      _short(plan.sections["data"]["objective"].reason))
+        table.add_row("method", plan.value("adapter", "method"),
+                      _short(plan.sections["adapter"]["method"].reason))
+        table.add_row("trainable parameters",
+                      f"{facts['trainable_parameters']:,} ({facts['trainable_share']:.2%})",
+                      f"of the model's {facts['model_parameters']:,}")
+        if "target_modules" in plan.sections["adapter"]:
+            table.add_row("target_modules", ", ".join(plan.value("adapter", "target_modules")),
+                          "every linear layer of the blocks, read from the model"
+                          if "given" not in plan.sections["adapter"]["target_modules"].reason
+                          else "given with --target-modules")
+    for section, key in (("data", "max_length"), ("data", "block_size"),
+                         ("loss", "class_weights")):
         choice = plan.sections.get(section, {}).get(key)
         if choice is not None:
             table.add_row(key, str(choice.value), _short(choice.reason))

@@ -10,20 +10,28 @@ from pathlib import Path
 from trainwright.config.fields import FieldSpec, installed_field_specs
 from trainwright.config.schema import json_schema
 from trainwright.discovery import discover
+from trainwright.discovery.architecture import (
+    Architecture,
+    ArchitectureUnavailable,
+    inspect_architecture,
+)
 from trainwright.discovery.dependencies import installed_version
 from trainwright.discovery.hardware import probe_hardware
 from trainwright.discovery.model import ModelFacts, describe_model, token_lengths
 from trainwright.discovery.models import GPU, Dependencies, Hardware, ProjectFacts
+from trainwright.errors import UserError
 from trainwright.planning import Options, Plan, plan
 from trainwright.planning.common import existing_values_for, select_splits
-from trainwright.planning.defaults import CLASSIFICATION, GENERATION
+from trainwright.planning.defaults import CLASSIFICATION, FINE_TUNING, GENERATION
+from trainwright.planning.fine_tuning import objective_of
 from trainwright.planning.gpus import lookup_gpu, parse_memory
 from trainwright.render import GITIGNORE_LINES, render
 from trainwright.verify import Check, TrainingArgumentsProbe, verify_files
 from trainwright.write import FileChange, apply_changes, plan_changes
 
 DEFAULT_MODELS = {"classification": CLASSIFICATION["model"][0],
-                  "generation": GENERATION["model"][0]}
+                  "generation": GENERATION["model"][0],
+                  "fine-tuning": FINE_TUNING["model"][0]}
 
 
 @dataclass(frozen=True)
@@ -41,7 +49,29 @@ def choose_model(task: str, facts: ProjectFacts, options: Options) -> str:
     existing = existing_values_for(facts, task).get("model")
     if isinstance(existing, dict) and existing.get("name_or_path"):
         return str(existing["name_or_path"])
+    if task == "fine-tuning" and fine_tuning_objective(facts) == "sequence_classification":
+        return FINE_TUNING["classification_model"][0]
     return DEFAULT_MODELS[task]
+
+
+def fine_tuning_objective(facts: ProjectFacts) -> str:
+    train, _, _ = select_splits(facts, needs_labels=False)
+    return objective_of(train)[0]
+
+
+def model_architecture(model: ModelFacts, facts: ProjectFacts) -> Architecture:
+    """The model's modules on the meta device; a UserError says why they cannot be read."""
+    objective = fine_tuning_objective(facts)
+    head = "sequence_classification" if objective == "sequence_classification" else "causal_lm"
+    train, _, _ = select_splits(facts, needs_labels=False)
+    try:
+        return inspect_architecture(model, head, num_labels=max(2, train.num_classes))
+    except ArchitectureUnavailable as error:
+        raise UserError(
+            f"The modules of {model.name_or_path} cannot be read: {error}.",
+            "pass --model with a local folder that has config.json (or download the model "
+            "first, e.g. `hf download NAME --local-dir models/NAME`), with torch and "
+            "transformers installed.") from error
 
 
 def prepare(task: str, project: str | Path, options: Options, *, force: bool = False,
@@ -57,7 +87,8 @@ def prepare(task: str, project: str | Path, options: Options, *, force: bool = F
     model = describe_model(choose_model(task, facts, options), facts.root)
     train, _, _ = select_splits(facts, needs_labels=task == "classification")
     lengths = token_lengths(model, train.sample_texts)
-    the_plan = plan(task, facts, model, options, lengths)
+    architecture = model_architecture(model, facts) if task == "fine-tuning" else None
+    the_plan = plan(task, facts, model, options, lengths, architecture)
     files = render(the_plan, regenerate_command or f"trainwright init {task} . --force",
                    json_schema(specs or field_specs(facts.dependencies), task))
     changes = plan_changes(facts.root, files, GITIGNORE_LINES, force)

@@ -8,8 +8,8 @@ from trainwright.errors import UserError
 
 TRAINING_TYPES = ("classification", "generation", "fine-tuning")
 
-# Types with a default table and a template today; the others are planned (see the issues).
-IMPLEMENTED_TYPES = ("classification", "generation")
+# Types with a default table and a template (all of them, today).
+IMPLEMENTED_TYPES = TRAINING_TYPES
 
 ALIASES = {
     "classification": "classification",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from trainwright.config.fields import FieldSpec
 
@@ -96,6 +96,91 @@ class GenerationSection(Section):
     prompts: list[str] = Field(min_length=1, description="prompts sampled after training")
 
 
+class FineTuningModelSection(Section):
+    name_or_path: str = Field(min_length=1, description="a Hub model name or a local folder")
+    dtype: Literal["float32", "bfloat16", "float16"] = Field(
+        "float32", description="dtype the base weights are loaded in")
+
+
+OBJECTIVE_FIELDS = {
+    "sft": ("max_length",),
+    "sequence_classification": ("text_column", "label_column", "labels", "max_length"),
+    "causal_lm": ("text_column", "block_size"),
+}
+
+
+class FineTuningDataSection(Section):
+    objective: Literal["sft", "sequence_classification", "causal_lm"] = Field(
+        description="sft: responses of chat / instruction rows; sequence_classification: "
+                    "labelled texts; causal_lm: plain text")
+    train_file: str = Field(min_length=1)
+    validation_file: str | None = None
+    test_file: str | None = None
+    validation_fraction: float = Field(0.1, gt=0, lt=1)
+    format: Literal["chat", "instruction"] | None = None
+    messages_column: str | None = None
+    prompt_column: str | None = None
+    input_column: str | None = None
+    response_column: str | None = None
+    text_column: str | None = None
+    label_column: str | None = None
+    labels: list[str | int] | None = None
+    max_length: int | None = Field(None, ge=8, le=1_000_000)
+    block_size: int | None = Field(None, ge=8, le=1_000_000)
+
+    @model_validator(mode="after")
+    def fields_of_the_objective(self) -> FineTuningDataSection:
+        missing = [name for name in OBJECTIVE_FIELDS[self.objective]
+                   if getattr(self, name) is None]
+        if self.objective == "sft":
+            if self.format == "chat" and not self.messages_column:
+                missing.append("messages_column")
+            elif self.format == "instruction":
+                missing += [n for n in ("prompt_column", "response_column")
+                            if not getattr(self, n)]
+            elif self.format is None:
+                missing.append("format")
+        if missing:
+            raise ValueError(f"objective {self.objective} needs {', '.join(missing)}")
+        return self
+
+
+class AdapterSection(Section):
+    method: Literal["lora", "qlora", "freeze", "full"]
+    r: int | None = Field(None, ge=1, le=1024, description="LoRA rank")
+    lora_alpha: float | None = Field(None, gt=0)
+    lora_dropout: float | None = Field(None, ge=0, lt=1)
+    target_modules: list[str] | None = Field(None, min_length=1)
+    modules_to_save: list[str] | None = None
+    fan_in_fan_out: bool | None = None
+    frozen_modules: list[str] | None = None
+    trainable_parameters: int | None = Field(None, ge=0, description="what the plan counted; "
+                                             "train.py compares it with the real count")
+
+    @model_validator(mode="after")
+    def fields_of_the_method(self) -> AdapterSection:
+        needed = {"lora": ("r", "lora_alpha", "target_modules"),
+                  "qlora": ("r", "lora_alpha", "target_modules"),
+                  "freeze": ("frozen_modules",), "full": ()}[self.method]
+        missing = [name for name in needed if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"method {self.method} needs {', '.join(missing)}")
+        return self
+
+
+class QuantizationSection(Section):
+    load_in_4bit: bool = True
+    bnb_4bit_quant_type: Literal["nf4", "fp4"] = "nf4"
+    bnb_4bit_use_double_quant: bool = True
+    bnb_4bit_compute_dtype: Literal["bfloat16", "float16", "float32"] = "bfloat16"
+
+
+class SampleSection(Section):
+    num_prompts: int = Field(3, ge=0, le=1000)
+    max_new_tokens: int = Field(64, ge=1, le=100_000)
+    do_sample: bool = False
+
+
 SECTION_MODELS_BY_TASK = {
     "classification": {
         "model": ModelSection,
@@ -109,8 +194,18 @@ SECTION_MODELS_BY_TASK = {
         "generation": GenerationSection,
         "early_stopping": EarlyStoppingSection,
     },
+    "fine-tuning": {
+        "model": FineTuningModelSection,
+        "data": FineTuningDataSection,
+        "adapter": AdapterSection,
+        "quantization": QuantizationSection,
+        "loss": LossSection,
+        "generation": SampleSection,
+        "early_stopping": EarlyStoppingSection,
+    },
 }
-METRICS_BY_TASK = {"classification": ("f1_macro", "accuracy", "loss"), "generation": ("loss",)}
+METRICS_BY_TASK = {"classification": ("f1_macro", "accuracy", "loss"), "generation": ("loss",),
+                   "fine-tuning": ("loss", "f1_macro", "accuracy")}
 SECTION_MODELS = SECTION_MODELS_BY_TASK["classification"]
 
 
@@ -123,7 +218,20 @@ class GenerationConfig(Section):
     training: dict[str, Any] = Field(description="passed verbatim to TrainingArguments")
 
 
-CONFIG_MODELS = {"classification": ClassificationConfig, "generation": GenerationConfig}
+class FineTuningConfig(Section):
+    task: Literal["fine-tuning"]
+    model: FineTuningModelSection
+    data: FineTuningDataSection
+    adapter: AdapterSection
+    quantization: QuantizationSection | None = None
+    loss: LossSection | None = None
+    generation: SampleSection | None = None
+    early_stopping: EarlyStoppingSection = EarlyStoppingSection()
+    training: dict[str, Any] = Field(description="passed verbatim to TrainingArguments")
+
+
+CONFIG_MODELS = {"classification": ClassificationConfig, "generation": GenerationConfig,
+                 "fine-tuning": FineTuningConfig}
 REQUIRED_SECTIONS = ("model", "data", "training")
 
 

@@ -299,7 +299,8 @@ def validate_config(config: Mapping, specs: dict[str, FieldSpec], *,
                                     f"did you mean '{suggestion}'?" if suggestion else
                                     f"use the sections {', '.join(known)}",
                                     action=("rename", suggestion, None) if suggestion else None))
-    for section in REQUIRED_SECTIONS:
+    required = (*REQUIRED_SECTIONS, "adapter") if task == "fine-tuning" else REQUIRED_SECTIONS
+    for section in required:
         if section not in config:
             problems.append(Problem(section, "is missing", f"add a `{section}:` section "
                                     "(`trainwright init` writes a complete config)"))

@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
+from trainwright.discovery.data_shape import infer_shape, sample_text_of
 from trainwright.discovery.models import DataFile
 
 SAMPLE_BYTES = 1024 * 1024
@@ -385,7 +386,11 @@ def inspect_data_file(path: Path, root: Path, text_column: str | None = None,
     missing_labels = counts.pop("", 0) if label_column else 0
     if missing_labels:
         problems.append(f"{relative}: {missing_labels} rows have no value in '{label_column}'")
-    texts = [_as_text(r.get(text_column)) for r in rows] if text_column else []
+    shape = infer_shape(rows, columns, text_column, label_column)
+    if shape.kind in {"chat", "instruction"}:
+        texts = [sample_text_of(r, shape) for r in rows]  # whole examples, for their lengths
+    else:
+        texts = [_as_text(r.get(text_column)) for r in rows] if text_column else []
     return DataFile(
         **base,
         rows=total_rows,
@@ -398,6 +403,7 @@ def inspect_data_file(path: Path, root: Path, text_column: str | None = None,
         sampled_rows=len(rows),
         problems=tuple(problems),
         sample_texts=tuple(t[:4000] for t in texts[:MAX_TOKENIZED_TEXTS]),
+        shape=shape,
     )
 
 

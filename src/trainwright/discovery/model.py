@@ -23,6 +23,7 @@ KNOWN_MODELS = {
     "sentence-transformers/all-MiniLM-L6-v2": ("bert", 22_713_216, 512, 384, 6, 12, 30522),
     "HuggingFaceTB/SmolLM2-135M": ("llama", 134_515_008, 8192, 576, 30, 9, 49152),
     "HuggingFaceTB/SmolLM2-360M": ("llama", 361_821_120, 8192, 960, 32, 15, 49152),
+    "HuggingFaceTB/SmolLM2-135M-Instruct": ("llama", 134_515_008, 8192, 576, 30, 9, 49152),
     "openai-community/gpt2": ("gpt2", 124_439_808, 1024, 768, 12, 12, 50257),
     "gpt2": ("gpt2", 124_439_808, 1024, 768, 12, 12, 50257),
 }
@@ -41,6 +42,7 @@ class ModelFacts:
     num_heads: int | None
     has_local_tokenizer: bool
     source: str  # config.json | built-in table | unknown
+    has_chat_template: bool | None = None  # None: the tokenizer is not available locally
 
 
 GATED_MLP_TYPES = {"llama", "mistral", "mixtral", "qwen2", "qwen3", "gemma", "gemma2", "phi3",
@@ -102,6 +104,7 @@ def describe_model(name_or_path: str, root: Path) -> ModelFacts:
             or config.get("n_head"),
             has_local_tokenizer=(local / "tokenizer.json").is_file(),
             source=f"{local / 'config.json'}",
+            has_chat_template=_has_chat_template(local),
         )
     if name_or_path in KNOWN_MODELS:
         model_type, parameters, positions, hidden, layers, heads, vocab = \
@@ -110,6 +113,16 @@ def describe_model(name_or_path: str, root: Path) -> ModelFacts:
                           vocab, heads, False, "built-in table")
     return ModelFacts(name_or_path, None, None, None, None, None, None, None, None, False,
                       "unknown")
+
+
+def _has_chat_template(folder: Path) -> bool:
+    if (folder / "chat_template.jinja").is_file() or (folder / "chat_template.json").is_file():
+        return True
+    try:
+        config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return False
+    return bool(config.get("chat_template"))
 
 
 def token_lengths(model: ModelFacts, texts: tuple[str, ...]) -> list[int] | None:

@@ -77,10 +77,25 @@ class DataFile:
     problems: tuple[str, ...] = ()
     # A few texts from the head, for measuring token lengths with the model's tokenizer.
     sample_texts: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    # What the rows hold, for fine-tuning: chat | instruction | labelled | text | unknown.
+    shape: DataShape | None = None
 
     @property
     def num_classes(self) -> int:
         return len(self.label_counts)
+
+
+@dataclass(frozen=True)
+class DataShape:
+    """The roles of a data file's columns for supervised fine-tuning."""
+
+    kind: str  # chat | instruction | labelled | text | unknown
+    messages_column: str | None = None
+    prompt_column: str | None = None
+    input_column: str | None = None  # extra context appended to the prompt (Alpaca's "input")
+    response_column: str | None = None
+    # Rows of the sample that cannot be trained on, each naming its row.
+    row_problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

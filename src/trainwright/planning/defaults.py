@@ -97,3 +97,39 @@ SCRATCH_ARCHITECTURES = (
     (None, {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
             "intermediate_size": 3072}),
 )
+
+FINE_TUNING = {
+    "model": ("HuggingFaceTB/SmolLM2-135M-Instruct",
+              ("a small (135 M parameters) instruction-tuned Llama-style model with a chat "
+               "template; pass --model for another")),
+    "classification_model": CLASSIFICATION["model"],
+    "method": ("lora", ("LoRA: low-rank adapters on the frozen model train a small share of "
+                        "the parameters and save a file of a few MB; QLoRA only when a 16-bit "
+                        "base model does not fit")),
+    "lora_r": (16, ("rank 16: with every linear layer adapted, the rank matters little (QLoRA "
+                    "paper, appendix: r 8-64 perform alike); 16 leaves headroom")),
+    "trained_layer_share": (0.25, ("training only the top quarter of the blocks keeps about 90 % "
+                                   "of full fine-tuning's quality (Lee et al. 2019, 'What Would "
+                                   "Elsa Do? Freezing Layers During Transformer Fine-Tuning')")),
+    "validation_fraction": (0.1, ("10 % of the examples when the project has no validation "
+                                  "split")),
+    "max_length_cap": (2048, "longer examples cost quadratic attention time for few examples"),
+    "template_tokens": (32, "role markers and separators added by the chat template"),
+    "warmup": (0.03, "3 % of the steps warm up the learning rate (the QLoRA recipe)"),
+    "lr_scheduler_type": ("cosine", "cosine decay after warmup, as in the LoRA/QLoRA recipes"),
+    "weight_decay": (0.0, ("adapters start at zero and are few: no decay, as in the LoRA "
+                           "paper")),
+    "max_grad_norm": (0.3, "the QLoRA recipe clips gradients at 0.3 for stable adapter training"),
+    # Effective batch by training examples.
+    "effective_batch": ((10_000, 16), (None, 32)),
+    # Epochs by training examples: small sets are read several times; early stopping guards.
+    "epochs": ((1_000, 5), (10_000, 3), (100_000, 2), (None, 1)),
+}
+
+# Adapters take larger steps than full fine-tuning (LoRA paper: 2e-4..5e-4; QLoRA: 2e-4 up to
+# 13B, 1e-4 for 33B and 65B); very small models tolerate larger ones still.
+FINE_TUNING_LORA_LEARNING_RATES = (
+    (20_000_000, 1e-3, "very small models (under 20 M parameters) train adapters at 1e-3"),
+    (20_000_000_000, 2e-4, "adapters train at 2e-4 on models up to 13-20 B (QLoRA paper)"),
+    (None, 1e-4, "the QLoRA paper uses 1e-4 for 33 B and 65 B models"),
+)

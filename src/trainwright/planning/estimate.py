@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from trainwright.discovery.model import ModelFacts
 from trainwright.planning.classification import model_shape
@@ -36,13 +36,24 @@ class Estimate:
 def estimate_config(config: dict, model: ModelFacts, gpu: GPUSpec | None, ram_mib: int,
                     train_rows: int | None, mean_tokens: float | None) -> Estimate:
     training, data = config.get("training", {}), config.get("data", {})
-    sequence = int(data.get("max_length", 512))
+    adapter = config.get("adapter") or {}
+    sequence = int(data.get("max_length") or data.get("block_size") or 512)
     batch = int(training.get("per_device_train_batch_size", 8))
     half = bool(training.get("bf16") or training.get("fp16")) and gpu is not None
+    method = str(adapter.get("method", "full"))
+    share = 1.0
+    if adapter.get("trainable_parameters") and model.num_parameters:
+        share = min(1.0, int(adapter["trainable_parameters"]) / model.num_parameters)
+    eight_bit = "8bit" in str(training.get("optim", ""))
     setup = TrainingSetup(batch_size=batch, sequence_length=sequence, half_precision=half,
+                          method=method, trainable_fraction=share, eight_bit_optimizer=eight_bit,
                           gradient_checkpointing=bool(training.get("gradient_checkpointing")),
                           on_gpu=gpu is not None)
+    causal = config.get("task") == "generation" or data.get("objective") in {"sft", "causal_lm"}
     shape = model_shape(model)
+    if causal:
+        shape = replace(shape, causal_lm=True,
+                        embedding_parameters=shape.vocab_size * shape.hidden_size)
     memory = estimate_memory(shape, setup)
     capacity = gpu.memory_mib if gpu else ram_mib
     fits = memory.total_mib <= USABLE_FRACTION * capacity
@@ -62,8 +73,10 @@ def estimate_config(config: dict, model: ModelFacts, gpu: GPUSpec | None, ram_mi
         f"model: {model.num_parameters or shape.parameters:,} parameters ({model.source})",
         f"length {sequence} tokens, batch {batch} per device",
         "fused (SDPA) attention",
-        "AdamW with fp32 states",
+        f"{'8-bit' if eight_bit else 'fp32'} AdamW states",
     ]
+    if method != "full":
+        assumptions.append(f"{method}: {share:.2%} of the parameters trained")
     epoch_tokens = seconds = None
     if train_rows:
         per_example = min(sequence, mean_tokens or sequence)

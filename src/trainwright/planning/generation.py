@@ -234,7 +234,7 @@ def plan_generation(facts: ProjectFacts, model: ModelFacts, options: Options,
             "token_source": token_source, "documents": sum((f.rows or 0) for f in files),
             "document_words": train.text_length_words, "files": [f.path for f in files],
             "blocks": blocks, "model_parameters": parameters,
-            "hardware": _hardware_text(facts), "framework": facts.framework.chosen or "none",
+            "hardware": hardware_text(facts), "framework": facts.framework.chosen or "none",
             "framework_explanation": facts.framework.explanation, "layout": layout_reason,
         },
         warnings=plan_warnings(facts, train),
@@ -278,7 +278,7 @@ def _batch(facts: ProjectFacts, shape: ModelShape, target: int, block: int, bloc
     return choices, fit.per_device * fit.accumulation * len(hardware.gpus)
 
 
-def _hardware_text(facts: ProjectFacts) -> str:
+def hardware_text(facts: ProjectFacts) -> str:
     hardware = facts.hardware
     if hardware.gpus:
         return ", ".join(f"{g.name} ({g.memory_mib:,} MiB)" for g in hardware.gpus)

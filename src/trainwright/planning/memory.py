@@ -75,7 +75,9 @@ def _weights_bytes(model: ModelShape, setup: TrainingSetup) -> float:
 
 def _trainable(model: ModelShape, setup: TrainingSetup) -> float:
     if setup.method in {"lora", "qlora"}:
-        return model.parameters * min(setup.trainable_fraction, LORA_TRAINABLE_FRACTION)
+        fraction = setup.trainable_fraction if setup.trainable_fraction < 1 else \
+            LORA_TRAINABLE_FRACTION  # the planned adapter's share when it is known
+        return model.parameters * fraction
     return model.parameters * setup.trainable_fraction
 
 

@@ -50,6 +50,8 @@ class Options:
     target_gpu_memory: str | None = None  # or for any GPU with this much memory ("24GB")
     num_gpus: int = 1
     from_scratch: bool = False  # generation: build the model from a config, not weights
+    method: str | None = None  # fine-tuning: lora | qlora | freeze | full
+    target_modules: tuple[str, ...] = ()  # fine-tuning: LoRA targets instead of all linears
 
 
 @dataclass(frozen=True)

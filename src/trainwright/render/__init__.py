@@ -91,8 +91,21 @@ def hyperparameters_json(plan: Plan) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
+METHOD_TITLES = {"lora": "LoRA", "qlora": "QLoRA (4-bit base model + LoRA)",
+                 "freeze": "frozen lower layers", "full": "full fine-tuning"}
+OBJECTIVE_TEXTS = {
+    "sft": "supervised fine-tuning on the responses of chat / instruction data",
+    "sequence_classification": "sequence classification with a new head",
+    "causal_lm": "causal language modelling on plain text",
+}
+
+
 def headline(plan: Plan) -> str:
     model = plan.value("model", "name_or_path")
+    if plan.task == "fine-tuning":
+        return (f"fine-tunes {model} with {METHOD_TITLES[plan.value('adapter', 'method')]} for "
+                f"{OBJECTIVE_TEXTS[plan.value('data', 'objective')]} on "
+                f"{plan.value('data', 'train_file')}")
     if plan.task == "classification":
         return (f"classify `{plan.value('data', 'text_column')}` into "
                 f"{len(plan.value('data', 'labels', []))} classes by fine-tuning {model}")
@@ -100,6 +113,10 @@ def headline(plan: Plan) -> str:
         return (f"train a small Llama-style language model from scratch on "
                 f"{plan.value('data', 'train_file')} (tokenizer of {model})")
     return f"continue training {model} as a language model on {plan.value('data', 'train_file')}"
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:2])
 
 
 def schema_path(config_path: str) -> str:
@@ -133,6 +150,18 @@ def render(plan: Plan, regenerate_command: str, schema: dict) -> dict[str, str]:
         "train_file": plan.value("data", "train_file"),
         "from_scratch": bool(plan.value("model", "from_scratch", False)),
     }
+    if plan.task == "fine-tuning":
+        objective = plan.value("data", "objective")
+        context.update(
+            objective=objective,
+            objective_text=OBJECTIVE_TEXTS[objective],
+            method_title=METHOD_TITLES[plan.value("adapter", "method")],
+            auto_class="AutoModelForSequenceClassification"
+            if objective == "sequence_classification" else "AutoModelForCausalLM",
+            # from_pretrained's dtype argument was torch_dtype before transformers 4.56
+            dtype_argument="dtype" if _version(plan.transformers_target) >= (4, 56)
+            else "torch_dtype",
+        )
     task = plan.task
 
     def template(name: str) -> str:

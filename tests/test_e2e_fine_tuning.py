@@ -1,0 +1,303 @@
+"""End to end: init fine-tuning on instruction, chat and labelled data with tiny local models,
+run the generated train.py, and check what it trained and saved."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from safetensors.torch import load_file
+
+from builders import (
+    build_chat_llama,
+    build_tiny_bert,
+    build_tiny_llama,
+    chat_rows,
+    corpus_documents,
+    instruction_rows,
+    labelled_texts,
+    pretrain_tiny_bert,
+    write_csv,
+    write_jsonl,
+)
+from trainwright.cli import main
+
+
+def vocabulary_texts() -> list[str]:
+    return [r["instruction"] + " " + r["output"] for r in instruction_rows(300)] + \
+        corpus_documents(100)
+
+
+def run_script(project: Path, *arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "train.py", "--config", "training_config.yaml", *arguments],
+        cwd=project, capture_output=True, text=True, timeout=900, check=False)
+
+
+def metrics_of(project: Path) -> dict:
+    return json.loads((project / "outputs" / "fine-tuning" / "final_metrics.json").read_text())
+
+
+def load_script(project: Path):
+    """The generated train.py as a module, to call its functions directly."""
+    spec = importlib.util.spec_from_file_location(f"train_{project.name}", project / "train.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def lora_count(model_dir: Path, targets: list[str], rank: int) -> int:
+    """LoRA parameters counted independently of trainwright: r * (in + out) per Linear whose
+    name ends with a target."""
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    return sum(rank * (module.in_features + module.out_features)
+               for name, module in model.named_modules()
+               if isinstance(module, torch.nn.Linear)
+               and any(name.endswith("." + target) for target in targets))
+
+
+# ---------------------------------------------------------------------------------------------
+# LoRA SFT on instruction data (no chat template: the fallback format)
+# ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def instruction_project(tmp_path_factory) -> tuple[Path, str]:
+    root = tmp_path_factory.mktemp("instructions")
+    build_tiny_llama(root / "models" / "tiny-llama", vocabulary_texts())
+    write_jsonl(root / "data" / "train.jsonl", instruction_rows(400, seed=1))
+    result = subprocess.run([sys.executable, "-m", "trainwright", "init", "fine-tuning",
+                             str(root), "--model", "models/tiny-llama", "--yes"],
+                            capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return root, result.stdout
+
+
+@pytest.fixture(scope="module")
+def instruction_run(instruction_project) -> subprocess.CompletedProcess:
+    root, _ = instruction_project
+    return run_script(root, "--max-steps", "60", "--merge")
+
+
+def test_the_plan_targets_every_block_linear_and_prints_the_count(instruction_project):
+    root, summary = instruction_project
+    config = yaml.safe_load((root / "training_config.yaml").read_text())
+    assert config["task"] == "fine-tuning"
+    assert config["data"]["objective"] == "sft" and config["data"]["format"] == "instruction"
+    adapter = config["adapter"]
+    assert adapter["method"] == "lora"  # no GPU here: LoRA, never QLoRA
+    assert adapter["target_modules"] == ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
+                                         "up_proj", "down_proj"]
+    expected = lora_count(root / "models" / "tiny-llama", adapter["target_modules"],
+                          adapter["r"])
+    assert adapter["trainable_parameters"] == expected
+    assert f"{expected:,}" in summary
+    readme = (root / "README-TRAINING.md").read_text()
+    assert f"{expected:,}" in readme and "q_proj" in readme
+
+
+def test_only_the_adapter_trains_and_held_out_loss_falls(instruction_project, instruction_run):
+    root, _ = instruction_project
+    assert instruction_run.returncode == 0, instruction_run.stderr[-3000:]
+    metrics = metrics_of(root)
+    config = yaml.safe_load((root / "training_config.yaml").read_text())
+    assert metrics["trainable_parameters"] == config["adapter"]["trainable_parameters"]
+    assert metrics["eval_loss"] < metrics["eval_loss_before"] - 0.3
+    assert "the plan counted" not in instruction_run.stderr
+
+
+def test_prompt_tokens_carry_no_loss(instruction_project):
+    root, _ = instruction_project
+    script = load_script(root)
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(root / "models" / "tiny-llama")
+    tokenizer.chat_template = script.FALLBACK_CHAT_TEMPLATE
+    row = {"instruction": "What colour is the old cat?", "input": "",
+           "output": "The old cat is red ."}
+    config = yaml.safe_load((root / "training_config.yaml").read_text())
+    messages = script.conversation_of(row, config["data"])
+    encoded = script.encode_conversation(tokenizer, messages, 512)
+    learned = [t for t in encoded["labels"] if t != script.IGNORE_INDEX]
+    first = encoded["labels"].index(learned[0])
+    # Everything before the response is masked; from there on the labels are the input ids.
+    assert all(t == script.IGNORE_INDEX for t in encoded["labels"][:first])
+    assert encoded["labels"][first:] == encoded["input_ids"][first:]
+    assert tokenizer.decode(learned).strip() == "The old cat is red .</s>"
+    prompt = tokenizer.decode(encoded["input_ids"][:first])
+    assert "What colour is the old cat?" in prompt and prompt.endswith("### Assistant:\n")
+
+
+def test_the_adapter_reloads_and_the_merged_model_generates(instruction_project,
+                                                           instruction_run):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    root, _ = instruction_project
+    assert instruction_run.returncode == 0, instruction_run.stderr[-3000:]
+    output = root / "outputs" / "fine-tuning"
+    assert (output / "adapter_model.safetensors").is_file()
+    assert not (output / "model.safetensors").exists()  # only the adapter is saved
+    adapter = load_file(output / "adapter_model.safetensors")
+    assert adapter and all("lora_" in key for key in adapter)
+
+    base = AutoModelForCausalLM.from_pretrained(root / "models" / "tiny-llama")
+    tuned = PeftModel.from_pretrained(base, output).eval()
+    merged = AutoModelForCausalLM.from_pretrained(output / "merged").eval()
+    tokenizer = AutoTokenizer.from_pretrained(output / "merged")
+    inputs = tokenizer("### User:\nWhat colour is the red fox?\n\n### Assistant:\n",
+                       return_tensors="pt")
+    with torch.no_grad():
+        assert torch.allclose(tuned(**inputs).logits, merged(**inputs).logits, atol=1e-4)
+        generated = merged.generate(**inputs, max_new_tokens=8, do_sample=False,
+                                    pad_token_id=tokenizer.eos_token_id)
+    assert generated.shape[1] > inputs["input_ids"].shape[1]
+    samples = [json.loads(line) for line in (output / "samples.jsonl").read_text().splitlines()]
+    assert len(samples) == 3 and all(s["prompt"].endswith("### Assistant:\n") for s in samples)
+
+
+def test_a_rerun_resumes_the_adapter_from_its_last_checkpoint(instruction_project,
+                                                            instruction_run):
+    root, _ = instruction_project
+    assert instruction_run.returncode == 0, instruction_run.stderr[-3000:]
+    checkpoints = sorted((root / "outputs" / "fine-tuning").glob("checkpoint-*"),
+                         key=lambda path: int(path.name.split("-")[1]))
+    assert checkpoints and (checkpoints[-1] / "adapter_model.safetensors").is_file()
+    result = run_script(root, "--max-steps", "75")
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = metrics_of(root)
+    assert metrics["resumed_from"].endswith(checkpoints[-1].name)
+    assert metrics["global_step"] == 75
+
+
+# ---------------------------------------------------------------------------------------------
+# Chat data through the tokenizer's chat template
+# ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def chat_project(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("chat")
+    build_chat_llama(root / "models" / "chat-llama", vocabulary_texts())
+    write_jsonl(root / "data" / "train.jsonl", chat_rows(400, seed=2))
+    assert main(["init", "fine-tuning", str(root), "--model", "models/chat-llama"]) == 0
+    return root
+
+
+def test_chat_rows_train_on_assistant_turns_through_the_chat_template(chat_project):
+    root = chat_project
+    config = yaml.safe_load((root / "training_config.yaml").read_text())
+    assert config["data"]["format"] == "chat" and config["data"]["messages_column"] == "messages"
+    script = load_script(root)
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(root / "models" / "chat-llama")
+    messages = chat_rows(1, seed=5)[0]["messages"]
+    encoded = script.encode_conversation(tokenizer, messages, 512)
+    learned = [t for t in encoded["labels"] if t != script.IGNORE_INDEX]
+    assert tokenizer.decode(learned) == messages[2]["content"] + "<|im_end|>\n"
+    masked = tokenizer.decode([i for i, t in zip(encoded["input_ids"], encoded["labels"],
+                                                 strict=True) if t == script.IGNORE_INDEX])
+    assert masked.startswith("<|im_start|>system") and messages[1]["content"] in masked
+
+    result = run_script(root, "--max-steps", "40")
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = metrics_of(root)
+    assert metrics["eval_loss"] < metrics["eval_loss_before"]
+    assert metrics["trainable_parameters"] == config["adapter"]["trainable_parameters"]
+    sample = json.loads((root / "outputs" / "fine-tuning" / "samples.jsonl").read_text()
+                        .splitlines()[0])
+    assert sample["prompt"].startswith("<|im_start|>system")
+    assert sample["prompt"].endswith("<|im_start|>assistant\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# Frozen layers
+# ---------------------------------------------------------------------------------------------
+
+def test_freeze_leaves_frozen_weights_bit_identical(tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    build_tiny_llama(tmp_path / "models" / "tiny-llama", vocabulary_texts())
+    write_jsonl(tmp_path / "data" / "train.jsonl", instruction_rows(200, seed=3))
+    assert main(["init", "fine-tuning", str(tmp_path), "--model", "models/tiny-llama",
+                 "--method", "freeze"]) == 0
+    config = yaml.safe_load((tmp_path / "training_config.yaml").read_text())
+    frozen = config["adapter"]["frozen_modules"]
+    assert frozen == ["model.embed_tokens", "model.layers.0"]
+
+    result = run_script(tmp_path, "--max-steps", "10")
+    assert result.returncode == 0, result.stderr[-3000:]
+    before = AutoModelForCausalLM.from_pretrained(tmp_path / "models" / "tiny-llama").state_dict()
+    after = AutoModelForCausalLM.from_pretrained(
+        tmp_path / "outputs" / "fine-tuning").state_dict()
+    unchanged = {name for name in before if torch.equal(before[name], after[name])}
+    for name in before:
+        if any(name.startswith(module + ".") for module in frozen):
+            assert name in unchanged, f"{name} is frozen but changed"
+        elif name.startswith("model.layers.1.") and name.endswith("proj.weight"):
+            assert name not in unchanged, f"{name} is trained but did not change"
+    trainable = sum(after[n].numel() for n in after if n not in unchanged)
+    assert trainable <= config["adapter"]["trainable_parameters"]
+    assert metrics_of(tmp_path)["trainable_parameters"] == \
+        config["adapter"]["trainable_parameters"]
+
+
+# ---------------------------------------------------------------------------------------------
+# LoRA sequence classification on labelled text
+# ---------------------------------------------------------------------------------------------
+
+def test_lora_classification_beats_the_majority_and_saves_its_head(tmp_path):
+    from peft import PeftModel
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    rows = labelled_texts(700, seed=3)
+    write_csv(tmp_path / "data" / "train.csv", rows)
+    encoder = build_tiny_bert(tmp_path / "models" / "tiny-bert", [text for text, _ in rows])
+    pretrain_tiny_bert(encoder, labelled_texts(300, seed=4))
+    assert main(["init", "fine-tuning", str(tmp_path), "--model", "models/tiny-bert"]) == 0
+    config = yaml.safe_load((tmp_path / "training_config.yaml").read_text())
+    assert config["data"]["objective"] == "sequence_classification"
+    assert config["adapter"]["modules_to_save"] == ["classifier"]
+    # BERT's pooler is also called "dense": the targets say which dense layers are meant.
+    assert "dense" not in config["adapter"]["target_modules"]
+
+    result = run_script(tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = metrics_of(tmp_path)
+    assert metrics["eval_accuracy"] > metrics["majority_class_rate"] + 0.15
+    assert metrics["trainable_parameters"] == config["adapter"]["trainable_parameters"]
+
+    output = tmp_path / "outputs" / "fine-tuning"
+    assert any("classifier" in key for key in load_file(output / "adapter_model.safetensors"))
+    base = AutoModelForSequenceClassification.from_pretrained(tmp_path / "models" / "tiny-bert",
+                                                              num_labels=3)
+    model = PeftModel.from_pretrained(base, output).eval()
+    tokenizer = AutoTokenizer.from_pretrained(output)
+    labels = config["data"]["labels"]
+    texts, gold = zip(*rows[:200], strict=True)
+    with torch.no_grad():
+        logits = model(**tokenizer(list(texts), padding=True, return_tensors="pt")).logits
+    predicted = [labels[i] for i in logits.argmax(-1).tolist()]
+    accuracy = sum(p == g for p, g in zip(predicted, gold, strict=True)) / len(gold)
+    majority = max(gold.count(label) for label in labels) / len(gold)
+    assert accuracy > majority + 0.15
+
+
+def test_train_py_names_a_bad_row_that_came_after_init(tmp_path):
+    build_tiny_llama(tmp_path / "models" / "tiny-llama", vocabulary_texts())
+    data = write_jsonl(tmp_path / "data" / "train.jsonl", chat_rows(60))
+    assert main(["init", "fine-tuning", str(tmp_path), "--model", "models/tiny-llama"]) == 0
+    bad = {"messages": [{"role": "user", "content": "hi"}, {"role": "bot", "content": "yo"}]}
+    with open(data, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(bad) + "\n")
+    result = run_script(tmp_path, "--max-steps", "2")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "data/train.jsonl row 61, message 2: role 'bot' is not one of" in result.stderr
