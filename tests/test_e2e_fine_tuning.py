@@ -301,3 +301,19 @@ def test_train_py_names_a_bad_row_that_came_after_init(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "data/train.jsonl row 61, message 2: role 'bot' is not one of" in result.stderr
+
+
+def test_plain_text_trains_a_causal_lm_adapter(tmp_path):
+    build_tiny_llama(tmp_path / "models" / "tiny-llama", corpus_documents(300, seed=1))
+    corpus = tmp_path / "data" / "corpus.txt"
+    corpus.parent.mkdir()
+    corpus.write_text("\n".join(corpus_documents(600, seed=2)) + "\n")
+    assert main(["init", "fine-tuning", str(tmp_path), "--model", "models/tiny-llama"]) == 0
+    config = yaml.safe_load((tmp_path / "training_config.yaml").read_text())
+    assert config["data"]["objective"] == "causal_lm" and config["adapter"]["method"] == "lora"
+    result = run_script(tmp_path, "--max-steps", "40")
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = metrics_of(tmp_path)
+    assert metrics["eval_loss"] < metrics["eval_loss_before"] - 0.2
+    assert metrics["trainable_parameters"] == config["adapter"]["trainable_parameters"]
+    assert (tmp_path / "outputs" / "fine-tuning" / "adapter_model.safetensors").is_file()

@@ -153,3 +153,16 @@ def test_every_value_has_a_reason():
             for key, choice in choices.items():
                 assert choice.reason.strip(), f"{section}.{key} has no reason"
 
+
+
+
+def test_full_fine_tuning_trains_everything_and_is_refused_where_it_cannot_fit():
+    _, architecture = llama_7b()
+    values = fine_tuning_plan(CPU, Options(method="full")).values()
+    assert values["adapter"] == {"method": "full",
+                                 "trainable_parameters": architecture.total_parameters}
+    assert values["model"]["dtype"] == "float32"
+    # 7B weights, gradients and AdamW states in fp32 are ~100 GiB: more than an A100 80GB.
+    with pytest.raises(UserError) as error:
+        fine_tuning_plan(A100, Options(method="full"))
+    assert "QLoRA (--method qlora" in str(error.value)

@@ -10,7 +10,15 @@ from pathlib import Path
 
 import yaml
 
-from builders import corpus_documents, labelled_texts, write_csv
+from builders import (
+    build_tiny_llama,
+    chat_rows,
+    corpus_documents,
+    instruction_rows,
+    labelled_texts,
+    write_csv,
+    write_jsonl,
+)
 from trainwright.config.check import estimate_for_file
 from trainwright.config.fields import installed_field_specs
 from trainwright.config.validate import validate_config, validate_search_space
@@ -56,9 +64,20 @@ def text_corpus(root: Path) -> None:
     corpus.write_text("\n".join(corpus_documents(400, seed=7)) + "\n")
 
 
+def instructions(root: Path) -> None:
+    write_jsonl(root / "data" / "train.jsonl", instruction_rows(300, seed=8))
+
+
+def chats_with_validation(root: Path) -> None:
+    write_jsonl(root / "data" / "train.jsonl", chat_rows(300, seed=9))
+    write_jsonl(root / "data" / "validation.jsonl", chat_rows(40, seed=10))
+
+
 SHAPES = {"small": small_balanced, "splits": imbalanced_with_splits, "jsonl": jsonl_many_rows,
-          "corpus": text_corpus}
-TASKS = {"corpus": "generation"}
+          "corpus": text_corpus, "instructions": instructions, "chats": chats_with_validation,
+          "lora-labelled": small_balanced}
+TASKS = {"corpus": "generation", "instructions": "fine-tuning", "chats": "fine-tuning",
+         "lora-labelled": "fine-tuning"}
 
 BUILD_ALL = """
 import sys, tempfile, yaml, torch
@@ -77,13 +96,16 @@ for path in sys.argv[1:]:
 
 
 def test_generated_configs_validate_and_build(tmp_path):
+    # Fine-tuning reads the model's modules, so it needs a local model (a tiny Llama).
+    llama = build_tiny_llama(tmp_path / "models" / "tiny-llama", corpus_documents(50))
     configs = []
     for shape, build in SHAPES.items():
+        task = TASKS.get(shape, "classification")
+        options = Options(model=str(llama)) if task == "fine-tuning" else Options()
         for name, hardware in HARDWARE.items():
             root = tmp_path / f"{shape}-{name}"
             build(root)
-            prepared = prepare(TASKS.get(shape, "classification"), root, Options(),
-                               hardware=hardware)
+            prepared = prepare(task, root, options, hardware=hardware)
             apply_changes(root, prepared.changes)
             config_path = root / prepared.plan.config_path
             config = yaml.safe_load(config_path.read_text())

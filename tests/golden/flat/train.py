@@ -406,13 +406,13 @@ def train(config: dict, args: argparse.Namespace) -> dict:
         logger.info("Resuming from checkpoint %s", checkpoint)
     result = trainer.train(resume_from_checkpoint=checkpoint)
 
-    # Evaluate
+    # Evaluate: one prediction pass per split gives the metrics and the per-class report
     metrics = {"train_" + k.removeprefix("train_"): v for k, v in result.metrics.items()}
-    metrics.update(trainer.evaluate(metric_key_prefix="eval"))
+    prediction = trainer.predict(trainer.eval_dataset, metric_key_prefix="eval")
+    metrics.update(prediction.metrics)
     if test_dataset is not None:
-        metrics.update(trainer.evaluate(test_dataset, metric_key_prefix="test"))
-    report_split = test_dataset if test_dataset is not None else trainer.eval_dataset
-    prediction = trainer.predict(report_split)
+        prediction = trainer.predict(test_dataset, metric_key_prefix="test")
+        metrics.update(prediction.metrics)
     labels = [str(label) for label in config["data"]["labels"]]
     report = classification_report(
         prediction.label_ids,

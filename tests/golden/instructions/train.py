@@ -279,7 +279,11 @@ def encode_conversation(tokenizer, messages: list[dict], max_length: int) -> dic
             input_ids += ids
             labels += ids if learn else [IGNORE_INDEX] * len(ids)
         rendered = through
-    return {"input_ids": input_ids[:max_length], "labels": labels[:max_length]}
+    return {
+        "input_ids": input_ids[:max_length],
+        "labels": labels[:max_length],
+        "cut": len(input_ids) > max_length,
+    }
 
 
 def load_checked(path: str, data: dict) -> Dataset:
@@ -328,8 +332,20 @@ def tokenize_conversations(dataset: DatasetDict, tokenizer, data: dict) -> Datas
             remove_columns=split.column_names,
             desc=f"Tokenising {name}",
         )
+        cut = sum(tokens["cut"])
+        if cut:
+            logger.warning(
+                "%s: %d of %d examples are longer than data.max_length=%d tokens and lose "
+                "their end; raise data.max_length if that cuts answers you need",
+                name,
+                cut,
+                len(tokens),
+                max_length,
+            )
         # A response cut off entirely by max_length has nothing left to learn from.
-        kept = tokens.filter(lambda row: any(label != IGNORE_INDEX for label in row["labels"]))
+        kept = tokens.remove_columns("cut").filter(
+            lambda row: any(label != IGNORE_INDEX for label in row["labels"])
+        )
         if len(kept) < len(tokens):
             logger.warning(
                 "%s: %d examples dropped: their response starts after data.max_length=%d tokens",

@@ -525,10 +525,11 @@ def train(config: dict, args: argparse.Namespace) -> dict:
     metrics.update({"train_" + k.removeprefix("train_"): v for k, v in result.metrics.items()})
 
     # Evaluate
-    if test_dataset is not None:
-        metrics.update(trainer.evaluate(test_dataset, metric_key_prefix="test"))
     prediction = trainer.predict(trainer.eval_dataset, metric_key_prefix="eval")
     metrics.update(prediction.metrics)
+    if test_dataset is not None:  # the per-class report is then of the test split
+        prediction = trainer.predict(test_dataset, metric_key_prefix="test")
+        metrics.update(prediction.metrics)
     labels = [str(label) for label in config["data"]["labels"]]
     report = classification_report(
         prediction.label_ids,
