@@ -116,8 +116,11 @@ def init(training_type: str | None, project: str, model: str | None, data_paths:
         with errors.status("Smoke run: a few training steps on a slice of the data..."):
             result = smoke_run(prepared.facts.root, plan.config_path, plan.script_path)
         if result.ok:
-            console.print(f"  smoke run [green]ok[/]: loss {result.loss}, "
-                          f"{result.samples_per_second} samples/s, {result.seconds:.0f} s, "
+            loss = f"{result.loss:.4f}" if result.loss is not None else "not reported"
+            speed = (f"{result.samples_per_second:,.1f}" if result.samples_per_second
+                     is not None else "?")
+            console.print(f"  smoke run [green]ok[/]: loss {loss}, "
+                          f"{speed} samples/s, {result.seconds:.0f} s, "
                           f"peak {result.peak_memory_mib:,.0f} MiB")
         else:
             console.print(f"  smoke run [red]FAILED[/]:\n{result.output_tail}", markup=False)

@@ -430,7 +430,9 @@ def _model_shape(model: ModelFacts, architecture: Architecture, objective: str) 
                       hidden_size=model.hidden_size or 768,
                       num_layers=architecture.num_layers, num_heads=model.num_heads or 12,
                       vocab_size=(model.vocab_size or 32000) if causal else 0, causal_lm=causal,
-                      embedding_parameters=(model.vocab_size or 0) * (model.hidden_size or 0))
+                      # kept in 16 bit by QLoRA: the embeddings and an untied output head
+                      embedding_parameters=architecture.embedding_parameters
+                      + architecture.head_parameters)
 
 
 def _fit(facts: ProjectFacts, shape: ModelShape, sequence: int, method: str, share: float,

@@ -111,6 +111,15 @@ def estimate_memory(model: ModelShape, setup: TrainingSetup) -> MemoryEstimate:
     return MemoryEstimate(components)
 
 
+def loaded_model_memory(model: ModelShape, method: str = "qlora",
+                        half_precision: bool = True) -> MemoryEstimate:
+    """What a GPU holds once the model is loaded, before any training step: the weights, the
+    allocator's reserve on them and the CUDA context (what nvidia-smi shows)."""
+    weights = _weights_bytes(model, TrainingSetup(1, 1, half_precision, method=method)) / MIB
+    return MemoryEstimate({"weights": weights, "allocator reserve": weights * ALLOCATOR_RESERVE,
+                           "CUDA context": CUDA_CONTEXT_MIB})
+
+
 @dataclass(frozen=True)
 class BatchFit:
     per_device: int
