@@ -43,10 +43,18 @@ def finished(study) -> list:
 
 
 def finished_count(project: Path, output_dir: str) -> int:
+    """Finished trials, read without optuna: opening the storage with optuna while the search
+    creates it races on the schema version row."""
+    import sqlite3
+
+    database = project / output_dir / "hpo" / "study.db"
     try:
-        return len(finished(load_study(project, output_dir)))
-    except KeyError:  # the database exists, the study is not created yet
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as connection:
+            (count,) = connection.execute(
+                "SELECT COUNT(*) FROM trials WHERE state IN ('COMPLETE', 'PRUNED')").fetchone()
+    except sqlite3.OperationalError:  # the search has not created its tables yet
         return 0
+    return count
 
 
 def test_search_runs_and_writes_the_best_values(project):

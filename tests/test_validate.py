@@ -101,6 +101,9 @@ BROKEN = [
      "", "model", "add a `model:` section", False),
     ("warmup between fraction and steps", "  seed: 42", "  seed: 42\n  warmup_steps: 2.5",
      "training.warmup_steps", "whole number of steps", False),
+    ("unknown attention kernel", "  name_or_path: distilbert-base-uncased  # keep-model",
+     "  name_or_path: distilbert-base-uncased  # keep-model\n  attn_implementation: flash",
+     "model.attn_implementation", "'sdpa', 'eager', 'flash_attention_2'", False),
     ("bool written as text", "  load_best_model_at_end: true", "  load_best_model_at_end: yes",
      "training.load_best_model_at_end", "", False),  # YAML 1.1 reads yes as true: valid
 ]

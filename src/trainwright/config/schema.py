@@ -16,8 +16,14 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+AttentionKernel = Literal["sdpa", "eager", "flash_attention_2", "flash_attention_3",
+                          "flex_attention"]
+ATTENTION_DESCRIPTION = "attention kernel; null: SDPA where the model supports it"
+
+
 class ModelSection(Section):
     name_or_path: str = Field(min_length=1, description="a Hub model name or a local folder")
+    attn_implementation: AttentionKernel | None = Field(None, description=ATTENTION_DESCRIPTION)
 
 
 class DataSection(Section):
@@ -74,6 +80,7 @@ class GenerationModelSection(Section):
                                "of loading weights")
     architecture: dict[str, Any] | None = Field(None, description="config of a model built from "
                                                 "scratch (model_type, hidden_size, ...)")
+    attn_implementation: AttentionKernel | None = Field(None, description=ATTENTION_DESCRIPTION)
 
 
 class GenerationDataSection(Section):
@@ -100,6 +107,7 @@ class FineTuningModelSection(Section):
     name_or_path: str = Field(min_length=1, description="a Hub model name or a local folder")
     dtype: Literal["float32", "bfloat16", "float16"] = Field(
         "float32", description="dtype the base weights are loaded in")
+    attn_implementation: AttentionKernel | None = Field(None, description=ATTENTION_DESCRIPTION)
 
 
 OBJECTIVE_FIELDS = {

@@ -23,6 +23,7 @@ from trainwright.planning.common import (
     warmup_choice,
 )
 from trainwright.planning.hardware_rules import (
+    attention_choice,
     compile_choice,
     dataloader_choices,
     optimizer_choice,
@@ -202,7 +203,8 @@ def plan_classification(facts: ProjectFacts, model: ModelFacts, options: Options
     fit_rows = train_rows if validation else int(train_rows * (1 - fraction.value))
     imbalance = max(train.label_counts.values()) / min(train.label_counts.values())
 
-    model_section = {"name_or_path": Choice(model.name_or_path, _model_reason(model, options))}
+    model_section = {"name_or_path": Choice(model.name_or_path, _model_reason(model, options)),
+                     **attention_choice()}
     length = max_length(train, model, token_lengths)
     data = {
         "train_file": Choice(train.path, f"{train_rows:,} rows; {_split_reason(train)}"),

@@ -47,6 +47,7 @@ from trainwright.planning.generation import (
     hardware_text,
 )
 from trainwright.planning.hardware_rules import (
+    attention_choice,
     compile_choice,
     dataloader_choices,
     optimizer_choice,
@@ -546,7 +547,7 @@ def _model_section(model: ModelFacts, method: str, precision: dict[str, Choice],
         dtype = Choice("float32", "trained weights stay in fp32; mixed precision autocasts "
                                   "the compute" if method in {"freeze", "full"} else
                                   "no GPU: fp32 weights")
-    return {"name_or_path": name, "dtype": dtype}
+    return {"name_or_path": name, "dtype": dtype, **attention_choice()}
 
 
 def _quantization_section(facts: ProjectFacts) -> dict[str, Choice]:
@@ -616,12 +617,12 @@ def _requirements(facts: ProjectFacts, report_to: str, method: str) -> tuple[str
 
 def _chat_template_note(model: ModelFacts) -> str:
     if model.has_chat_template is None:
-        return ("the tokenizer's chat template when it has one (the model is not available "
-                "locally to check), else a plain ### User / ### Assistant format")
+        return ("the tokenizer's own when it has one (the model is not available locally, so "
+                "this was not checked), else a plain ### User / ### Assistant format")
     if model.has_chat_template:
-        return "the tokenizer's own chat template"
-    return ("the tokenizer has no chat template: a plain ### System / ### User / ### Assistant "
-            "format is used and saved with the tokenizer")
+        return "the tokenizer's own"
+    return ("none in the tokenizer, so a plain ### System / ### User / ### Assistant format, "
+            "saved with the tokenizer")
 
 
 def _method_warnings(method: Choice, options: Options) -> tuple[str, ...]:

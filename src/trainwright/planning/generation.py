@@ -23,6 +23,7 @@ from trainwright.planning.common import (
     warmup_choice,
 )
 from trainwright.planning.hardware_rules import (
+    attention_choice,
     compile_choice,
     dataloader_choices,
     liger_choice,
@@ -133,6 +134,7 @@ def plan_generation(facts: ProjectFacts, model: ModelFacts, options: Options,
                                   "parameters" if model.num_parameters else "continued training")),
         "from_scratch": Choice(scratch, "given with --from-scratch" if scratch else
                                "the pretrained weights are the starting point"),
+        **attention_choice(),
     }
     parameters = model.num_parameters or 135_000_000
     shape = ModelShape(parameters, model.hidden_size or 576, model.num_layers or 30,

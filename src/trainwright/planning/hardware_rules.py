@@ -67,3 +67,11 @@ def dataloader_choices(hardware: Hardware) -> dict[str, Choice]:
                                             "with the compute threads for the same cores"),
         "dataloader_pin_memory": Choice(False, "no GPU to copy to"),
     }
+
+
+def attention_choice() -> dict[str, Choice]:
+    return {"attn_implementation": Choice(
+        None, "null lets transformers use PyTorch's fused scaled-dot-product attention (SDPA: "
+              "flash and memory-efficient kernels, no stored attention matrix) for every model "
+              "that supports it and eager attention otherwise; 'flash_attention_2' needs the "
+              "flash-attn package, 'eager' helps debugging")}

@@ -64,7 +64,13 @@ def range_text(parameter: SearchParameter) -> str:
     return f"{parameter.low:g} to {parameter.high:g}{scale}"
 
 
-ENVIRONMENT.filters.update(yaml_value=yaml_value, one_line=one_line, range_text=range_text)
+def sentence(text: str) -> str:
+    """A reason as a sentence: its first letter capitalised, the rest untouched."""
+    return text[:1].upper() + text[1:]
+
+
+ENVIRONMENT.filters.update(yaml_value=yaml_value, one_line=one_line, range_text=range_text,
+                           sentence=sentence)
 
 
 def hyperparameters_json(plan: Plan) -> str:

@@ -277,9 +277,18 @@ def last_checkpoint(output_dir: str, args: argparse.Namespace) -> str | None:
     return get_last_checkpoint(output_dir)
 
 
+def attention_option(model_config: dict) -> dict:
+    """model.attn_implementation for from_pretrained; when it is null transformers picks SDPA
+    for every model that supports it."""
+    kernel = model_config.get("attn_implementation")
+    return {"attn_implementation": kernel} if kernel else {}
+
+
 def load_model(model_config: dict, tokenizer, block_size: int):
     if not model_config.get("from_scratch"):
-        return AutoModelForCausalLM.from_pretrained(model_config["name_or_path"])
+        return AutoModelForCausalLM.from_pretrained(
+            model_config["name_or_path"], **attention_option(model_config)
+        )
     architecture = dict(model_config.get("architecture") or {})
     model_type = architecture.pop("model_type", "llama")
     architecture.setdefault("max_position_embeddings", block_size)
@@ -290,7 +299,7 @@ def load_model(model_config: dict, tokenizer, block_size: int):
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )
-    model = AutoModelForCausalLM.from_config(config)
+    model = AutoModelForCausalLM.from_config(config, **attention_option(model_config))
     size = sum(p.numel() for p in model.parameters())
     logger.info("Built a %s model from scratch: %.1f M parameters", model_type, size / 1e6)
     return model

@@ -336,6 +336,13 @@ def last_checkpoint(output_dir: str, args: argparse.Namespace) -> str | None:
     return get_last_checkpoint(output_dir)
 
 
+def attention_option(model_config: dict) -> dict:
+    """model.attn_implementation for from_pretrained; when it is null transformers picks SDPA
+    for every model that supports it."""
+    kernel = model_config.get("attn_implementation")
+    return {"attn_implementation": kernel} if kernel else {}
+
+
 def build_trainer(
     config: dict, args: argparse.Namespace, callbacks=()
 ) -> tuple[Trainer, Dataset | None]:
@@ -364,6 +371,7 @@ def build_trainer(
         label2id={label: index for index, label in enumerate(labels)},
         # A checkpoint already fine-tuned on another label set gets a fresh head.
         ignore_mismatched_sizes=True,
+        **attention_option(config["model"]),
     )
     collator = DataCollatorWithPadding(
         tokenizer, pad_to_multiple_of=8 if torch.cuda.is_available() else None

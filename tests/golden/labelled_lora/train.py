@@ -354,10 +354,20 @@ def last_checkpoint(output_dir: str, args: argparse.Namespace) -> str | None:
     return get_last_checkpoint(output_dir)
 
 
+def attention_option(model_config: dict) -> dict:
+    """model.attn_implementation for from_pretrained; when it is null transformers picks SDPA
+    for every model that supports it."""
+    kernel = model_config.get("attn_implementation")
+    return {"attn_implementation": kernel} if kernel else {}
+
+
 def load_model(config: dict, num_labels: int):
     """The base model, in 4 bit when the config has a quantization section (QLoRA)."""
     model_config = config["model"]
-    options = {"dtype": getattr(torch, model_config.get("dtype", "float32"))}
+    options = {
+        "dtype": getattr(torch, model_config.get("dtype", "float32")),
+        **attention_option(model_config),
+    }
     quantization = config.get("quantization")
     if quantization:
         if not torch.cuda.is_available():
