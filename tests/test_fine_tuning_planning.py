@@ -139,7 +139,8 @@ def test_objective_follows_the_data():
     assert fine_tuning_plan(CPU).value("data", "objective") == "sft"
     assert fine_tuning_plan(CPU, data=text).value("data", "objective") == "causal_lm"
     model, architecture = llama_7b()
-    classifier = dataclasses.replace(architecture, head_modules=("score",), head_parameters=3 * HIDDEN)
+    classifier = dataclasses.replace(architecture, head_modules=("score",),
+                                     head_parameters=3 * HIDDEN)
     the_plan = plan("fine-tuning", facts(CPU, [labelled]), model, Options(), None, classifier)
     assert the_plan.value("data", "objective") == "sequence_classification"
     assert the_plan.value("adapter", "modules_to_save") == ["score"]
