@@ -317,3 +317,20 @@ def test_plain_text_trains_a_causal_lm_adapter(tmp_path):
     assert metrics["eval_loss"] < metrics["eval_loss_before"] - 0.2
     assert metrics["trainable_parameters"] == config["adapter"]["trainable_parameters"]
     assert (tmp_path / "outputs" / "fine-tuning" / "adapter_model.safetensors").is_file()
+
+
+def test_hpo_searches_the_adapter_rank_and_writes_a_valid_best_config(tmp_path):
+    from trainwright.config.fields import installed_field_specs
+    from trainwright.config.validate import validate_config
+
+    build_tiny_llama(tmp_path / "models" / "tiny-llama", vocabulary_texts())
+    write_jsonl(tmp_path / "data" / "train.jsonl", instruction_rows(120, seed=6))
+    assert main(["init", "fine-tuning", str(tmp_path), "--model", "models/tiny-llama"]) == 0
+    result = run_script(tmp_path, "--hpo", "2", "--max-steps", "4")
+    assert result.returncode == 0, result.stderr[-3000:]
+    best = json.loads((tmp_path / "outputs" / "fine-tuning" / "best_hyperparameters.json")
+                      .read_text())
+    assert best["metric"] == "eval_loss" and best["parameters"]["adapter.r"] in (8, 16, 32)
+    config = yaml.safe_load((tmp_path / "training_config.best.yaml").read_text())
+    assert config["adapter"]["r"] == best["parameters"]["adapter.r"]
+    assert validate_config(config, installed_field_specs()) == []
