@@ -420,7 +420,7 @@ def plan_fine_tuning(facts: ProjectFacts, model: ModelFacts, options: Options,
             "layout": layout_reason,
             "memory": fit.estimate.components if fit is not None else None,
         },
-        warnings=plan_warnings(facts, train) + _method_warnings(method, options),
+        warnings=plan_warnings(facts, train) + _method_warnings(method, options, facts),
         notes=(f"trainwright {__version__}",),
     )
 
@@ -625,10 +625,17 @@ def _chat_template_note(model: ModelFacts) -> str:
             "saved with the tokenizer")
 
 
-def _method_warnings(method: Choice, options: Options) -> tuple[str, ...]:
+def _method_warnings(method: Choice, options: Options, facts: ProjectFacts
+                     ) -> tuple[str, ...]:
+    warnings = []
     if options.method and method.value != options.method:
-        return (method.reason,)
-    return ()
+        warnings.append(method.reason)
+    needed = ("peft", "bitsandbytes") if method.value == "qlora" else ("peft",)
+    missing = facts.dependencies.missing(needed)
+    if missing and method.value in {"lora", "qlora"}:
+        warnings.append(f"Not installed: {', '.join(missing)}. train.py needs it for "
+                        f"{method.value}: pip install -r requirements-training.txt")
+    return tuple(warnings)
 
 
 def _search_space(training: dict[str, Choice], metric: str, greater: bool,
