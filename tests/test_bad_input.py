@@ -178,3 +178,14 @@ def test_instruction_data_without_a_response_column(tmp_path, llama_folder):
     assert_clean_error(result, "looks like instruction data (column 'instruction')",
                        "no response column", "output, response, completion or answer")
     assert snapshot(project) == before
+
+
+def test_a_hub_model_that_is_not_available_offline_says_how_to_get_it(tmp_path):
+    from builders import instruction_rows
+
+    project = fine_tuning_project(tmp_path, instruction_rows(30))
+    before = snapshot(project)
+    result = run_cli("init", "fine-tuning", str(project), "--model", "someone/not-downloaded")
+    assert_clean_error(result, "The modules of someone/not-downloaded cannot be read",
+                       "pass --model with a local folder that has config.json")
+    assert snapshot(project) == before
