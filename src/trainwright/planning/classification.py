@@ -15,6 +15,7 @@ from trainwright.planning.common import (
     format_count,
     given_on_command_line,
     keep_existing_values,
+    p99,
     pick_by_table,
     plan_warnings,
     report_to_choice,
@@ -94,17 +95,16 @@ def class_weights(label_counts: dict[str, int], labels: list[str]) -> Choice:
 def max_length(train: DataFile, model: ModelFacts, token_lengths: list[int] | None) -> Choice:
     cap = min(model.max_positions or TABLE["max_length_cap"][0], TABLE["max_length_cap"][0])
     if token_lengths:
-        ordered = sorted(token_lengths)
-        p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-        source = f"the 99th percentile of {len(ordered)} sampled texts is {p99} tokens " \
-                 "(measured with the model's tokenizer)"
+        longest = p99(token_lengths)
+        source = f"the 99th percentile of {len(token_lengths)} sampled texts is {longest} " \
+                 "tokens (measured with the model's tokenizer)"
     else:
         words = train.text_length_words.get("p99", 64)
-        p99 = math.ceil(words * 1.4) + 2
-        source = (f"the 99th percentile is {words} words, about {p99} tokens (1.4 tokens a "
+        longest = math.ceil(words * 1.4) + 2
+        source = (f"the 99th percentile is {words} words, about {longest} tokens (1.4 tokens a "
                   "word; the model's tokenizer was not available locally)")
-    value = min(cap, max(16, math.ceil(p99 / 8) * 8))
-    capped = f"; capped at the model's {cap} positions" if value == cap and p99 > cap else ""
+    value = min(cap, max(16, math.ceil(longest / 8) * 8))
+    capped = f"; capped at the model's {cap} positions" if value == cap and longest > cap else ""
     return Choice(value, f"{source}; rounded up to a multiple of 8{capped}. Batches are padded "
                          "only to their longest text")
 
@@ -269,7 +269,8 @@ def plan_classification(facts: ProjectFacts, model: ModelFacts, options: Options
         "seed": _default("seed"),
     }
     training = {version_key(key, fields): choice for key, choice in training.items()}
-    keep_existing_values(facts, "classification", "training", training, given_on_command_line(options))
+    keep_existing_values(facts, "classification", "training", training,
+                         given_on_command_line(options))
 
     sections = {
         "model": model_section,

@@ -20,6 +20,12 @@ def pick_by_table(table: tuple, amount: float):
     raise ValueError("a default table must end with a None limit")
 
 
+def p99(values: list[int]) -> int:
+    """The 99th percentile (nearest rank) of a non-empty list."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+
+
 def file_layout(facts: ProjectFacts) -> tuple[str, str, str]:
     """Where training_config.yaml and train.py go, and why."""
     if facts.conventions.config_dir:

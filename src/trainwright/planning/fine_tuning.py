@@ -33,6 +33,7 @@ from trainwright.planning.common import (
     format_count,
     given_on_command_line,
     keep_existing_values,
+    p99,
     pick_by_table,
     plan_warnings,
     report_to_choice,
@@ -191,17 +192,16 @@ def sft_max_length(train: DataFile, model: ModelFacts, token_lengths: list[int] 
     cap = min(model.max_positions or TABLE["max_length_cap"][0], TABLE["max_length_cap"][0])
     overhead = TABLE["template_tokens"][0]
     if token_lengths:
-        ordered = sorted(token_lengths)
-        p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-        source = (f"the 99th percentile of {len(ordered)} sampled examples is {p99} tokens "
-                  "(the model's tokenizer)")
+        longest = p99(token_lengths)
+        source = (f"the 99th percentile of {len(token_lengths)} sampled examples is {longest} "
+                  "tokens (the model's tokenizer)")
     else:
         words = train.text_length_words.get("p99", 200)
-        p99 = math.ceil(words * 1.4)
-        source = (f"the 99th percentile is {words} words, about {p99} tokens (1.4 tokens a "
+        longest = math.ceil(words * 1.4)
+        source = (f"the 99th percentile is {words} words, about {longest} tokens (1.4 tokens a "
                   "word; the tokenizer is not available locally)")
-    value = min(cap, max(64, math.ceil((p99 + overhead) / 64) * 64))
-    capped = f"; capped at {cap}" if value == cap and p99 + overhead > cap else ""
+    value = min(cap, max(64, math.ceil((longest + overhead) / 64) * 64))
+    capped = f"; capped at {cap}" if value == cap and longest + overhead > cap else ""
     return Choice(value, f"{source}, plus {overhead} for the chat template; rounded up to a "
                          f"multiple of 64{capped}. Longer examples are cut, batches are padded "
                          "only to their longest example")
