@@ -1,4 +1,11 @@
-"""Rewrite tests/golden/ from the current templates. Review the diff before committing."""
+"""Rewrite tests/golden/ from the current templates. Review the diff before committing.
+
+    python scripts/regenerate_golden.py            # rewrite tests/golden/
+    python scripts/regenerate_golden.py FOLDER     # write the same tree into FOLDER instead
+
+tests/golden/ is replaced as a whole, so a shape that is no longer in tests/golden_projects.py
+SHAPES loses its folder; another FOLDER must be empty or absent.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +19,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from golden_projects import GOLDEN_DIR, SHAPES, render_shape  # noqa: E402
 
 
-def main() -> int:
+def regenerate(target: Path) -> dict[str, int]:
+    """Render every shape into target/<shape>/; the number of files per shape."""
+    rendered = {}
     for name in SHAPES:
         with tempfile.TemporaryDirectory() as scratch:
-            files = render_shape(name, Path(scratch))
-        target = GOLDEN_DIR / name
-        shutil.rmtree(target, ignore_errors=True)
+            rendered[name] = render_shape(name, Path(scratch))
+    shutil.rmtree(target, ignore_errors=True)  # only after every shape rendered
+    for name, files in rendered.items():
         for relative, content in files.items():
-            path = target / relative
+            path = target / name / relative
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(content, encoding="utf-8")
-        print(f"{target}: {len(files)} files")
+            path.write_text(content, encoding="utf-8", newline="\n")
+    return {name: len(files) for name, files in rendered.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    target = Path(arguments[0]) if arguments else GOLDEN_DIR
+    if target.resolve() != GOLDEN_DIR.resolve() and target.exists() and any(target.iterdir()):
+        print(f"{target} is not empty: give an empty or new folder", file=sys.stderr)
+        return 2
+    for name, count in regenerate(target).items():
+        print(f"{target / name}: {count} files")
     return 0
 
 

@@ -5,12 +5,16 @@ Regenerate after an intended change with: python scripts/regenerate_golden.py
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import shlex
 from pathlib import Path
 
 from builders import (
+    build_chat_llama,
     build_tiny_bert,
     build_tiny_llama,
+    chat_rows,
     corpus_documents,
     instruction_rows,
     labelled_texts,
@@ -28,6 +32,8 @@ GOLDEN_DIR = Path(__file__).parent / "golden"
 CPU = Hardware(gpus=(), mps=False, cpu_cores=8, cpu_bf16=False, ram_mib=32_000, source="golden")
 A100 = Hardware(gpus=(GPU("NVIDIA A100-SXM4-80GB", 81_920, (8, 0)),), mps=False, cpu_cores=16,
                 cpu_bf16=True, ram_mib=256_000, source="golden")
+T4 = Hardware(gpus=(GPU("Tesla T4", 15_360, (7, 5)),), mps=False, cpu_cores=8, cpu_bf16=False,
+              ram_mib=32_000, source="golden")
 DEPENDENCIES = Dependencies(
     packages=(Dependency("transformers", "5.24.0", ""), Dependency("torch", "2.13.0", ""),
               Dependency("datasets", "5.2.0", ""), Dependency("accelerate", "1.15.0", ""),
@@ -69,9 +75,7 @@ def build_corpus(root: Path) -> tuple[Options, Hardware]:
         path = root / "data" / "corpus" / f"part-{index}.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("\n".join(corpus_documents(150, seed=30 + index)) + "\n")
-    t4 = Hardware(gpus=(GPU("Tesla T4", 15_360, (7, 5)),), mps=False, cpu_cores=8,
-                  cpu_bf16=False, ram_mib=32_000, source="golden")
-    return Options(model="HuggingFaceTB/SmolLM2-135M"), t4
+    return Options(model="HuggingFaceTB/SmolLM2-135M"), T4
 
 
 def build_instructions(root: Path) -> tuple[Options, Hardware]:
@@ -91,10 +95,95 @@ def build_labelled_lora(root: Path) -> tuple[Options, Hardware]:
     return Options(model="models/tiny-bert"), CPU
 
 
+def build_chat_sft(root: Path) -> tuple[Options, Hardware]:
+    """Chat rows (system / user / assistant messages) and a local Llama with a ChatML chat
+    template: LoRA supervised fine-tuning on the assistant turns, on an A100."""
+    rows = chat_rows(300, seed=61)
+    write_jsonl(root / "data" / "train.jsonl", rows)
+    build_chat_llama(root / "models" / "chat-llama",
+                     [message["content"] for row in rows for message in row["messages"]])
+    return Options(model="models/chat-llama"), A100
+
+
+def build_causal_lm_lora(root: Path) -> tuple[Options, Hardware]:
+    """A plain text corpus and a local Llama, as fine-tuning: a causal-LM LoRA adapter on a CPU."""
+    documents = corpus_documents(300, seed=71)
+    corpus = root / "data" / "corpus.txt"
+    corpus.parent.mkdir(parents=True)
+    corpus.write_text("\n".join(documents) + "\n")
+    build_tiny_llama(root / "models" / "tiny-llama", documents)
+    return Options(model="models/tiny-llama"), CPU
+
+
+def build_freeze(root: Path) -> tuple[Options, Hardware]:
+    """Instruction rows and a local Llama with --method freeze: only the top blocks train,
+    planned on a T4."""
+    rows = instruction_rows(200, seed=81)
+    write_jsonl(root / "data" / "train.jsonl", rows)
+    build_tiny_llama(root / "models" / "tiny-llama",
+                     [row["instruction"] + " " + row["output"] for row in rows])
+    return Options(model="models/tiny-llama", method="freeze"), T4
+
+
+def build_full(root: Path) -> tuple[Options, Hardware]:
+    """Labelled texts and a local BERT with --method full: every weight and the new head train,
+    on a CPU."""
+    rows = labelled_texts(400, seed=91)
+    write_csv(root / "data" / "train.csv", rows)
+    build_tiny_bert(root / "models" / "tiny-bert", [text for text, _ in rows])
+    return Options(model="models/tiny-bert", method="full"), CPU
+
+
+def build_from_scratch(root: Path) -> tuple[Options, Hardware]:
+    """A text corpus and --from-scratch: a small Llama built from a config (the local model
+    gives only its tokenizer), on a CPU."""
+    documents = corpus_documents(400, seed=101)
+    corpus = root / "data" / "corpus.txt"
+    corpus.parent.mkdir(parents=True)
+    corpus.write_text("\n".join(documents) + "\n")
+    build_tiny_llama(root / "models" / "tiny-llama", documents)
+    return Options(model="models/tiny-llama", from_scratch=True), CPU
+
+
 SHAPES = {"flat": build_flat, "laid_out": build_laid_out, "corpus": build_corpus,
-          "instructions": build_instructions, "labelled_lora": build_labelled_lora}
+          "instructions": build_instructions, "labelled_lora": build_labelled_lora,
+          "chat_sft": build_chat_sft, "causal_lm_lora": build_causal_lm_lora,
+          "freeze": build_freeze, "full": build_full, "from_scratch": build_from_scratch}
 TASKS = {"flat": "classification", "laid_out": "classification", "corpus": "generation",
-         "instructions": "fine-tuning", "labelled_lora": "fine-tuning"}
+         "instructions": "fine-tuning", "labelled_lora": "fine-tuning",
+         "chat_sft": "fine-tuning", "causal_lm_lora": "fine-tuning", "freeze": "fine-tuning",
+         "full": "fine-tuning", "from_scratch": "generation"}
+
+# The `init` flag of each Options field a shape may set, in the order a user would type them.
+FLAGS = {"model": "--model", "data_paths": "--data", "text_column": "--text-column",
+         "label_column": "--label-column", "method": "--method",
+         "target_modules": "--target-modules", "from_scratch": "--from-scratch",
+         "target_gpu": "--target-gpu", "target_gpu_memory": "--target-gpu-memory",
+         "num_gpus": "--num-gpus", "output_dir": "--output-dir", "report_to": "--report-to"}
+
+
+def init_command(task: str, options: Options) -> str:
+    """The `trainwright init` command, run in the project folder, that asks for ``options``."""
+    defaults = Options()
+    unknown = [field.name for field in dataclasses.fields(Options)
+               if field.name not in FLAGS and getattr(options, field.name) != getattr(
+                   defaults, field.name)]
+    if unknown:
+        raise ValueError(f"no init flag known for Options.{', '.join(unknown)}: add it to FLAGS")
+    arguments = ["trainwright", "init", task, "."]
+    for name, flag in FLAGS.items():
+        value = getattr(options, name)
+        if value == getattr(defaults, name):
+            continue
+        if value is True:
+            arguments.append(flag)
+        elif name == "data_paths":
+            arguments += [part for path in value for part in (flag, path)]
+        elif name == "target_modules":
+            arguments += [flag, ",".join(value)]
+        else:
+            arguments += [flag, str(value)]
+    return shlex.join([*arguments, "--force"])
 
 
 def render_shape(name: str, root: Path) -> dict[str, str]:
@@ -102,5 +191,5 @@ def render_shape(name: str, root: Path) -> dict[str, str]:
     options, hardware = SHAPES[name](root)
     prepared = prepare(TASKS[name], root, options, hardware=hardware,
                        dependencies=DEPENDENCIES, specs=KNOWN_SPECS,
-                       regenerate_command="trainwright init classification . --force")
+                       regenerate_command=init_command(TASKS[name], options))
     return {change.path: change.content for change in prepared.changes}

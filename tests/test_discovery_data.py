@@ -12,7 +12,7 @@ import pytest
 
 from trainwright.discovery import discover
 from trainwright.discovery.data import SAMPLE_BYTES, inspect_data_file
-from trainwright.discovery.models import Dependencies, Hardware
+from trainwright.discovery.models import DataProblem, Dependencies, Hardware
 from trainwright.errors import UserError
 
 HARDWARE = Hardware(gpus=(), mps=False, cpu_cores=4, cpu_bf16=False, ram_mib=16384,
@@ -240,7 +240,7 @@ def test_given_column_names_win_and_wrong_ones_are_reported(tmp_path):
     assert item.label_counts == REVIEW_COUNTS
 
     (item,) = run_discover(tmp_path, text_column="content").data
-    assert any("content" in p for p in item.problems)
+    assert any("content" in p.message for p in item.problems)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,7 +296,8 @@ def test_binary_file_named_csv(tmp_path):
     item = inspect_data_file(path, tmp_path)
     assert item.rows is None
     assert len(item.problems) == 1
-    assert "data/weights.csv" in item.problems[0] and "binary" in item.problems[0]
+    assert item.problems[0].kind == DataProblem.UNREADABLE
+    assert "data/weights.csv" in item.problems[0].message and "binary" in item.problems[0].message
 
 
 def test_non_utf8_csv(tmp_path):
@@ -306,7 +307,8 @@ def test_non_utf8_csv(tmp_path):
     item = inspect_data_file(path, tmp_path)
     assert item.rows is None
     assert len(item.problems) == 1
-    assert "data/latin.csv" in item.problems[0] and "UTF-8" in item.problems[0]
+    assert item.problems[0].kind == DataProblem.UNREADABLE
+    assert "data/latin.csv" in item.problems[0].message and "UTF-8" in item.problems[0].message
 
 
 def test_empty_csv_has_zero_rows(tmp_path):
@@ -327,7 +329,8 @@ def test_jsonl_with_a_broken_line(tmp_path):
                     '{"text": "fine too", "label": "b"}\n', encoding="utf-8")
     item = inspect_data_file(path, tmp_path)
     assert len(item.problems) == 1
-    assert "data/broken.jsonl" in item.problems[0] and "line 2" in item.problems[0]
+    assert item.problems[0].kind == DataProblem.UNREADABLE
+    assert "data/broken.jsonl" in item.problems[0].message and "line 2" in item.problems[0].message
 
 
 def test_problems_do_not_stop_discovery_of_other_files(tmp_path):
@@ -346,7 +349,8 @@ def test_missing_labels_are_reported(tmp_path):
     (item,) = run_discover(tmp_path).data
     assert item.rows == 9
     assert item.label_counts == REVIEW_COUNTS
-    assert any("1 rows have no value in 'label'" in p for p in item.problems)
+    assert [p.kind for p in item.problems] == [DataProblem.MISSING_LABELS]
+    assert "1 rows have no value in 'label'" in item.problems[0].message
 
 
 # ---------------------------------------------------------------------------------------------

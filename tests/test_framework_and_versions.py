@@ -3,6 +3,8 @@ config targets the newest version trainwright knows and says so."""
 
 from __future__ import annotations
 
+import pytest
+
 from builders import labelled_texts, write_csv
 from trainwright import NEWEST_KNOWN_TRANSFORMERS
 from trainwright.cli import main
@@ -10,10 +12,12 @@ from trainwright.discovery.dependencies import KNOWN_TRAINING_ARGUMENT_FIELDS
 from trainwright.discovery.models import Dependencies, Dependency, Hardware
 from trainwright.pipeline import prepare
 from trainwright.planning import Options
+from trainwright.write import apply_changes
 
 CPU = Hardware((), False, 4, False, 16_000, "test")
 
 
+@pytest.mark.e2e  # a whole `trainwright init`: it checks TrainingArguments in a child process
 def test_tensorflow_project_is_told_and_gets_pytorch(tmp_path, capsys):
     write_csv(tmp_path / "data" / "train.csv", labelled_texts(120))
     (tmp_path / "requirements.txt").write_text("tensorflow==2.16.1\nkeras\n")
@@ -41,7 +45,9 @@ def test_without_transformers_the_newest_known_version_is_targeted(tmp_path):
                            KNOWN_TRAINING_ARGUMENT_FIELDS, NEWEST_KNOWN_TRANSFORMERS, False)
     prepared = prepare("classification", tmp_path, Options(), hardware=CPU,
                        dependencies=nothing)
-    header = prepared.files["training_config.yaml"].splitlines()[2]
+    comments = [line.lstrip("#") for line in prepared.files["training_config.yaml"].splitlines()
+                if line.startswith("#")]
+    header = " ".join(" ".join(comments).split())  # the header's wrapped lines as one text
     assert f"for transformers {NEWEST_KNOWN_TRANSFORMERS} (not installed" in header
     assert any("transformers is not installed" in w for w in prepared.plan.warnings)
     assert any("pip install -r requirements-training.txt" in w for w in prepared.plan.warnings)
@@ -63,7 +69,9 @@ def test_a_config_of_another_task_is_not_reused(tmp_path):
     from builders import corpus_documents
 
     write_csv(tmp_path / "data" / "train.csv", labelled_texts(120))
-    assert main(["init", "classification", str(tmp_path)]) == 0
+    classifier = prepare("classification", tmp_path, Options(), hardware=CPU)
+    apply_changes(tmp_path, classifier.changes)  # a classification training_config.yaml
+    assert (tmp_path / "training_config.yaml").is_file()
     corpus = tmp_path / "data" / "corpus.txt"
     corpus.write_text("\n".join(corpus_documents(200)) + "\n")
     prepared = prepare("generation", tmp_path, Options(data_paths=("data/corpus.txt",)),

@@ -145,6 +145,7 @@ def test_estimate_command_reports_components_fit_and_time(tmp_path, capsys):
     assert result["seconds_per_epoch"] > 0
 
 
+@pytest.mark.e2e  # a whole `trainwright init`: it checks TrainingArguments in a child process
 def test_init_plans_for_a_target_gpu(tmp_path, capsys):
     import yaml
 

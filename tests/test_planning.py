@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -123,16 +124,41 @@ def test_max_length_from_the_length_distribution_not_the_model_maximum():
     assert "measured with the model's tokenizer" in measured.sections["data"]["max_length"].reason
 
 
-def test_learning_rate_and_epochs_scale_with_model_and_data():
-    tiny = describe_model("sentence-transformers/all-MiniLM-L6-v2", Path("/project"))
-    small_data = data_file(counts={"a": 400, "b": 300})
+def with_parameters(count: int):
+    """BERT base's shape with another parameter count: the learning rate reads only the count."""
+    return dataclasses.replace(BERT_BASE, num_parameters=count)
+
+
+@pytest.mark.parametrize("model, rate, count", [
+    # One model per row of defaults.CLASSIFICATION_LEARNING_RATES:
+    (with_parameters(4_385_920), 3e-4, "4.4 M"),  # BERT-tiny (L-2, H-128): "under 5 M"
+    (with_parameters(11_170_560), 1e-4, "11.2 M"),  # BERT-mini (L-4, H-256): "under 20 M"
+    (describe_model("sentence-transformers/all-MiniLM-L6-v2", Path("/project")), 3e-5,
+     "22.7 M"),  # just over 20 M: "base-size encoders (20-200 M)"
+    (describe_model("google-bert/bert-large-uncased", Path("/project")), 2e-5,
+     "335.1 M"),  # "large encoders (200-600 M)"
+    (with_parameters(1_500_000_000), 1e-5, "1.5 B"),  # DeBERTa-v2-xxlarge: "over 600 M"
+], ids=["bert-tiny", "bert-mini", "minilm", "bert-large", "deberta-xxlarge"])
+def test_learning_rate_follows_the_model_size(model, rate, count):
+    the_plan = plan("classification", facts(), model, Options())
+    assert the_plan.value("training", "learning_rate") == rate
+    assert f"{count} parameters" in the_plan.sections["training"]["learning_rate"].reason
+
+
+def test_without_a_parameter_count_the_learning_rate_is_the_base_size_one():
+    unknown = dataclasses.replace(BERT_BASE, num_parameters=None)
+    the_plan = plan("classification", facts(), unknown, Options())
+    assert the_plan.value("training", "learning_rate") == 3e-5
+    assert "unknown" in the_plan.sections["training"]["learning_rate"].reason
+
+
+def test_epochs_follow_the_number_of_training_rows():
+    small_data = data_file(counts={"a": 400, "b": 300})  # 630 training rows: "under 1,000"
     big_data = data_file(counts={"a": 400_000, "b": 300_000})
     assert training(plan("classification", facts(data=[small_data]), BERT_BASE,
                          Options()))["num_train_epochs"] == 10
     assert training(plan("classification", facts(data=[big_data]), BERT_BASE,
                          Options()))["num_train_epochs"] == 2
-    assert training(plan("classification", facts(), tiny, Options()))["learning_rate"] == 3e-5
-    assert training(plan("classification", facts(), BERT_BASE, Options()))["learning_rate"] == 3e-5
 
 
 def test_large_datasets_evaluate_on_steps():
@@ -182,11 +208,33 @@ def test_report_to_prefers_tensorboard_and_respects_the_flag():
                          Options(report_to="wandb")))["report_to"] == "wandb"
 
 
-def test_every_value_has_a_reason():
-    the_plan = plan("classification", facts(A100), BERT_BASE, Options())
-    for section, choices in the_plan.sections.items():
-        for key, choice in choices.items():
-            assert len(choice.reason) > 10, f"{section}.{key}"
+def reasons_of(the_plan) -> dict[tuple[str, str], str]:
+    return {(section, key): choice.reason for section, choices in the_plan.sections.items()
+            for key, choice in choices.items()}
+
+
+def test_reasons_name_the_flag_that_set_a_value_or_that_overrides_it():
+    flags = Options(report_to="wandb", output_dir="runs/first", text_column="text")
+    reasons = reasons_of(plan("classification", facts(A100), BERT_BASE, flags))
+    assert "--report-to" in reasons["training", "report_to"]
+    assert "--output-dir" in reasons["training", "output_dir"]
+    assert "--text-column" in reasons["data", "text_column"]
+    # Inferred, not given: the reason says so and names the flag that overrides it.
+    assert "inferred" in reasons["data", "label_column"]
+    assert "--label-column" in reasons["data", "label_column"]
+
+
+def test_reasons_carry_the_figures_they_were_decided_from():
+    reasons = reasons_of(plan("classification", facts(A100), BERT_BASE, Options()))
+    assert "109.5 M parameters" in reasons["training", "learning_rate"]
+    assert "99th percentile" in reasons["data", "max_length"]
+    assert "40 words" in reasons["data", "max_length"]  # data_file()'s p99
+    assert "9,000 training rows" in reasons["training", "num_train_epochs"]  # 10,000 - 10 %
+    assert "6.0" in reasons["loss", "class_weights"]  # 6,000 positive / 1,000 question
+    batch = reasons["training", "per_device_train_batch_size"]
+    assert "NVIDIA A100-SXM4-80GB" in batch and "81,920 MiB" in batch
+    assert "8.0" in reasons["training", "bf16"]  # the A100's compute capability
+    assert "16 CPU cores" in reasons["training", "dataloader_num_workers"]
 
 
 def test_search_space_surrounds_the_planned_values():

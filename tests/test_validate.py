@@ -146,6 +146,7 @@ def test_broken_config_names_location_and_fix(tmp_path, case):
     assert all(p.action for p in matching) == fixable
 
 
+@pytest.mark.e2e  # runs `python -m trainwright validate --fix`
 @pytest.mark.parametrize("case", [c for c in BROKEN if c[5]], ids=[c[0] for c in BROKEN if c[5]])
 def test_fix_repairs_and_keeps_comments(tmp_path, case):
     _, old, new, location, _, _ = case
@@ -163,6 +164,7 @@ def test_fix_repairs_and_keeps_comments(tmp_path, case):
     assert after.splitlines()[0] == before.splitlines()[0]  # key order kept
 
 
+@pytest.mark.e2e  # runs `python -m trainwright validate`
 def test_all_problems_are_reported_at_once(tmp_path):
     text = (BASE.replace("  eval_strategy: epoch", "  evaluation_strategy: epoch")
             .replace("  learning_rate: 3.0e-05", "  learning_rate: 5")
@@ -176,6 +178,7 @@ def test_all_problems_are_reported_at_once(tmp_path):
         assert location in output
 
 
+@pytest.mark.e2e  # runs `python -m trainwright validate`
 def test_exponent_without_a_dot_is_accepted_with_a_warning_and_fixed(tmp_path):
     path = write_config(tmp_path, "  learning_rate: 3.0e-05", "  learning_rate: 3e-5", mark=False)
     code, output = validate_cli(path)
@@ -229,6 +232,7 @@ def hostile(tmp_path: Path, name: str) -> Path:
     return path
 
 
+@pytest.mark.e2e  # runs `python -m trainwright validate`, with a time limit
 @pytest.mark.parametrize("name, expected", [
     ("bomb", "aliases"),
     ("huge", "100 MiB"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from builders import labelled_texts, write_csv
 from trainwright.cli import main
 from trainwright.write import apply_changes, gitignore_content, plan_changes
@@ -51,6 +53,7 @@ def test_dry_run_writes_nothing_and_shows_diffs(tmp_path, capsys):
     assert "Dry run: nothing was written." in output
 
 
+@pytest.mark.e2e  # a whole `trainwright init`: it checks TrainingArguments in a child process
 def test_force_overwrites_and_reports_the_backup(tmp_path, capsys):
     write_csv(tmp_path / "data" / "train.csv", labelled_texts(100))
     (tmp_path / "train.py").write_text("print('mine')\n")
@@ -64,6 +67,7 @@ def test_force_overwrites_and_reports_the_backup(tmp_path, capsys):
     assert "identical" in capsys.readouterr().out
 
 
+@pytest.mark.e2e  # a whole `trainwright init`: it checks TrainingArguments in a child process
 def test_env_example_holds_placeholders_only(tmp_path):
     write_csv(tmp_path / "data" / "train.csv", labelled_texts(100))
     assert main(["init", "classification", str(tmp_path)]) == 0
@@ -81,6 +85,7 @@ def test_secret_scanner_catches_tokens():
     assert not find_secrets("HF_TOKEN=your_huggingface_token_here")
 
 
+@pytest.mark.e2e  # a whole `trainwright init`: it checks TrainingArguments in a child process
 def test_nothing_in_files_on_disk_but_what_was_planned(tmp_path):
     write_csv(tmp_path / "data" / "train.csv", labelled_texts(100))
     assert main(["init", "classification", str(tmp_path)]) == 0

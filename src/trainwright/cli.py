@@ -83,12 +83,11 @@ def init(training_type: str | None, project: str, model: str | None, data_paths:
     """Write a training setup for TRAINING_TYPE (classification, generation, fine-tuning) in
     PROJECT."""
     task = resolve_training_type(training_type or _ask_training_type(yes))
-    if method is None and (training_type or "").strip().lower() in {"lora", "qlora"}:
-        method = training_type.strip().lower()  # `trainwright init qlora` asks for the method
     options = Options(model=model, data_paths=data_paths, text_column=text_column,
                       label_column=label_column, output_dir=output_dir, report_to=report_to,
                       target_gpu=target_gpu, target_gpu_memory=target_gpu_memory,
                       num_gpus=num_gpus, from_scratch=from_scratch, method=method,
+                      task_alias=training_type,
                       target_modules=tuple(name.strip() for name in (target_modules or "")
                                            .split(",") if name.strip()))
     with contextlib.ExitStack() as stack:
@@ -317,10 +316,8 @@ def _print_plan_table(plan) -> None:
                       f"{facts['trainable_parameters']:,} ({facts['trainable_share']:.2%})",
                       f"of the model's {facts['model_parameters']:,}")
         if "target_modules" in plan.sections["adapter"]:
-            table.add_row("target_modules", ", ".join(plan.value("adapter", "target_modules")),
-                          "every linear layer of the blocks, read from the model"
-                          if "given" not in plan.sections["adapter"]["target_modules"].reason
-                          else "given with --target-modules")
+            targets = plan.sections["adapter"]["target_modules"]
+            table.add_row("target_modules", ", ".join(targets.value), targets.short)
     for section, key in (("data", "max_length"), ("data", "block_size"),
                          ("loss", "class_weights")):
         choice = plan.sections.get(section, {}).get(key)

@@ -30,8 +30,3 @@ class UserError(TrainwrightError):
             lines.append(f"Fix: {self.fix}")
         return "\n".join(lines)
 
-
-class VerificationError(TrainwrightError):
-    """What trainwright wrote did not pass its own checks (exit code 1)."""
-
-    exit_code = 1

@@ -20,18 +20,12 @@ from trainwright.discovery.hardware import probe_hardware
 from trainwright.discovery.model import ModelFacts, describe_model, token_lengths
 from trainwright.discovery.models import GPU, Dependencies, Hardware, ProjectFacts
 from trainwright.errors import UserError
-from trainwright.planning import Options, Plan, plan
-from trainwright.planning.common import existing_values_for, select_splits
-from trainwright.planning.defaults import CLASSIFICATION, FINE_TUNING, GENERATION
-from trainwright.planning.fine_tuning import objective_of
+from trainwright.planning import DataSelection, Options, Plan, choose_model, plan, select_data
+from trainwright.planning.fine_tuning.objective import model_head
 from trainwright.planning.gpus import lookup_gpu, parse_memory
 from trainwright.render import GITIGNORE_LINES, render
 from trainwright.verify import Check, TrainingArgumentsProbe, verify_files
 from trainwright.write import FileChange, apply_changes, plan_changes
-
-DEFAULT_MODELS = {"classification": CLASSIFICATION["model"][0],
-                  "generation": GENERATION["model"][0],
-                  "fine-tuning": FINE_TUNING["model"][0]}
 
 
 @dataclass(frozen=True)
@@ -43,29 +37,11 @@ class Prepared:
     changes: list[FileChange]
 
 
-def choose_model(task: str, facts: ProjectFacts, options: Options) -> str:
-    if options.model:
-        return options.model
-    existing = existing_values_for(facts, task).get("model")
-    if isinstance(existing, dict) and existing.get("name_or_path"):
-        return str(existing["name_or_path"])
-    if task == "fine-tuning" and fine_tuning_objective(facts) == "sequence_classification":
-        return FINE_TUNING["classification_model"][0]
-    return DEFAULT_MODELS[task]
-
-
-def fine_tuning_objective(facts: ProjectFacts) -> str:
-    train, _, _ = select_splits(facts, needs_labels=False)
-    return objective_of(train)[0]
-
-
-def model_architecture(model: ModelFacts, facts: ProjectFacts) -> Architecture:
+def model_architecture(model: ModelFacts, data: DataSelection) -> Architecture:
     """The model's modules on the meta device; a UserError says why they cannot be read."""
-    objective = fine_tuning_objective(facts)
-    head = "sequence_classification" if objective == "sequence_classification" else "causal_lm"
-    train, _, _ = select_splits(facts, needs_labels=False)
+    head = model_head(data.objective.value if data.objective else "")
     try:
-        return inspect_architecture(model, head, num_labels=max(2, train.num_classes))
+        return inspect_architecture(model, head, num_labels=max(2, data.train.num_classes))
     except ArchitectureUnavailable as error:
         raise UserError(
             f"The modules of {model.name_or_path} cannot be read: {error}.",
@@ -84,11 +60,12 @@ def prepare(task: str, project: str | Path, options: Options, *, force: bool = F
     facts = discover(project, data_paths=options.data_paths, text_column=options.text_column,
                      label_column=options.label_column, hardware=hardware,
                      dependencies=dependencies, progress=progress)
-    model = describe_model(choose_model(task, facts, options), facts.root)
-    train, _, _ = select_splits(facts, needs_labels=task == "classification")
-    lengths = token_lengths(model, train.sample_texts)
-    architecture = model_architecture(model, facts) if task == "fine-tuning" else None
-    the_plan = plan(task, facts, model, options, lengths, architecture)
+    data = select_data(task, facts)
+    chosen = choose_model(task, facts, options, data.objective.value if data.objective else None)
+    model = describe_model(chosen.value, facts.root)
+    lengths = token_lengths(model, data.train.sample_texts)
+    architecture = model_architecture(model, data) if task == "fine-tuning" else None
+    the_plan = plan(task, facts, model, options, lengths, architecture, data, chosen)
     files = render(the_plan, regenerate_command or f"trainwright init {task} . --force",
                    json_schema(specs or field_specs(facts.dependencies), task))
     changes = plan_changes(facts.root, files, GITIGNORE_LINES, force)

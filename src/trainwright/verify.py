@@ -43,6 +43,7 @@ TRAINING_ARGUMENTS_PROBE = """
 import os, sys, tempfile, yaml
 import torch
 from transformers import TrainingArguments
+from trainwright.planning.precision import on_this_machine
 with tempfile.TemporaryDirectory() as scratch:
     TrainingArguments(output_dir=scratch)  # the first one imports accelerate: do it early
     print("ready", flush=True)
@@ -50,11 +51,8 @@ with tempfile.TemporaryDirectory() as scratch:
     if path:
         training = dict(yaml.safe_load(open(path, encoding="utf-8"))["training"])
         training["output_dir"] = scratch
-        if not torch.cuda.is_available():  # as train.py does on a machine without a GPU
-            training["fp16"] = False
-            training.pop("tf32", None)
-            training["bf16"] = training.get("bf16") and training.get("use_cpu", False)
-        TrainingArguments(**training)
+        # As train.py does: without a GPU, the GPU-only precision settings are off.
+        TrainingArguments(**on_this_machine(training, torch.cuda.is_available()))
 sys.stdout.flush()
 sys.stderr.flush()
 os._exit(0)  # skip tearing down torch and transformers at exit: about a second

@@ -3,13 +3,11 @@ against the installed TrainingArguments (validate.py)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from trainwright.config.fields import FieldSpec
-
-SCHEMA_URL_COMMENT = "# yaml-language-server: $schema={path}"
 
 
 class Section(BaseModel):
@@ -189,32 +187,8 @@ class SampleSection(Section):
     do_sample: bool = False
 
 
-SECTION_MODELS_BY_TASK = {
-    "classification": {
-        "model": ModelSection,
-        "data": DataSection,
-        "loss": LossSection,
-        "early_stopping": EarlyStoppingSection,
-    },
-    "generation": {
-        "model": GenerationModelSection,
-        "data": GenerationDataSection,
-        "generation": GenerationSection,
-        "early_stopping": EarlyStoppingSection,
-    },
-    "fine-tuning": {
-        "model": FineTuningModelSection,
-        "data": FineTuningDataSection,
-        "adapter": AdapterSection,
-        "quantization": QuantizationSection,
-        "loss": LossSection,
-        "generation": SampleSection,
-        "early_stopping": EarlyStoppingSection,
-    },
-}
 METRICS_BY_TASK = {"classification": ("f1_macro", "accuracy", "loss"), "generation": ("loss",),
                    "fine-tuning": ("loss", "f1_macro", "accuracy")}
-SECTION_MODELS = SECTION_MODELS_BY_TASK["classification"]
 
 
 class GenerationConfig(Section):
@@ -240,6 +214,21 @@ class FineTuningConfig(Section):
 
 CONFIG_MODELS = {"classification": ClassificationConfig, "generation": GenerationConfig,
                  "fine-tuning": FineTuningConfig}
+
+
+def _sections_of(config: type[Section]) -> dict[str, type[Section]]:
+    """The section models of a config model, by section name (Optional ones unwrapped)."""
+    sections = {}
+    for name, info in config.model_fields.items():
+        if name in {"task", "training"}:
+            continue
+        models = [arg for arg in get_args(info.annotation) if arg is not type(None)]
+        sections[name] = models[0] if models else info.annotation
+    return sections
+
+
+# The sections each task's config has, read from the config models above: one registry.
+SECTION_MODELS_BY_TASK = {task: _sections_of(config) for task, config in CONFIG_MODELS.items()}
 REQUIRED_SECTIONS = ("model", "data", "training")
 
 

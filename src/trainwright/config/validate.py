@@ -19,6 +19,7 @@ from trainwright.config.fields import FieldSpec
 from trainwright.config.renames import RENAMES_BY_OLD, SHORTHANDS
 from trainwright.config.schema import METRICS_BY_TASK, REQUIRED_SECTIONS, SECTION_MODELS_BY_TASK
 from trainwright.discovery.models import Hardware
+from trainwright.planning.precision import precision_problems
 
 SCIENTIFIC_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 
@@ -225,16 +226,8 @@ def _cross_field_problems(config: Mapping, hardware: Hardware | None,
     training = config.get("training") if isinstance(config.get("training"), Mapping) else {}
     data = config.get("data") if isinstance(config.get("data"), Mapping) else {}
     problems = []
-    if training.get("bf16") is True and training.get("fp16") is True:
-        problems.append(Problem("training.fp16", "bf16 and fp16 are both on",
-                                "keep bf16 on GPUs with compute capability >= 8.0, fp16 on older "
-                                "ones; set the other to false"))
-    if training.get("bf16") is True and hardware is not None and hardware.gpus:
-        gpu = hardware.gpus[0]
-        if not gpu.supports_bf16:
-            problems.append(Problem("training.bf16", f"is on, but {gpu.name} (compute "
-                                    f"capability {gpu.compute_capability}) has no fast bf16",
-                                    "set bf16: false and fp16: true"))
+    problems += [Problem(key, message, fix)
+                 for key, message, fix in precision_problems(dict(training), hardware)]
     if training.get("load_best_model_at_end") is True:
         evaluate = training.get("eval_strategy", training.get("evaluation_strategy", "no"))
         save = training.get("save_strategy", "steps")

@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 from trainwright.discovery.data_shape import infer_shape, sample_text_of
-from trainwright.discovery.models import DataFile
+from trainwright.discovery.models import DataFile, DataProblem
 
 SAMPLE_BYTES = 1024 * 1024
 MAX_SAMPLE_ROWS = 5000
@@ -366,12 +366,14 @@ def inspect_data_file(path: Path, root: Path, text_column: str | None = None,
     if problem:
         return DataFile(**base, rows=None, columns=(), text_column=None, label_column=None,
                         label_counts={}, text_length_chars={}, text_length_words={},
-                        sampled_rows=0, problems=(f"{relative} {problem}",))
+                        sampled_rows=0,
+                        problems=(DataProblem(DataProblem.UNREADABLE, f"{relative} {problem}"),))
     problems = []
     for name, given in (("text", text_column), ("label", label_column)):
         if given and given not in columns:
-            problems.append(f"{relative} has no {name} column '{given}' "
-                            f"(columns: {', '.join(columns) or 'none'})")
+            problems.append(DataProblem(DataProblem.MISSING_COLUMN,
+                                        f"{relative} has no {name} column '{given}' "
+                                        f"(columns: {', '.join(columns) or 'none'})"))
     text_column = text_column if text_column in columns else infer_text_column(rows, columns)
     if label_column not in columns:
         label_column = infer_label_column(rows, columns, text_column)
@@ -382,10 +384,12 @@ def inspect_data_file(path: Path, root: Path, text_column: str | None = None,
                                                    sample_is_all)
     except Exception as error:  # noqa: BLE001 - a malformed row deep in a large file
         total_rows, counts = len(rows), Counter()
-        problems.append(f"{relative} could not be read to the end ({error})")
+        problems.append(DataProblem(DataProblem.INCOMPLETE,
+                                    f"{relative} could not be read to the end ({error})"))
     missing_labels = counts.pop("", 0) if label_column else 0
     if missing_labels:
-        problems.append(f"{relative}: {missing_labels} rows have no value in '{label_column}'")
+        problems.append(DataProblem(DataProblem.MISSING_LABELS, f"{relative}: {missing_labels} "
+                                    f"rows have no value in '{label_column}'"))
     shape = infer_shape(rows, columns, text_column, label_column)
     if shape.kind in {"chat", "instruction"}:
         texts = [sample_text_of(r, shape) for r in rows]  # whole examples, for their lengths

@@ -59,6 +59,22 @@ class Hardware:
 
 
 @dataclass(frozen=True)
+class DataProblem:
+    """Something wrong with a data file: a kind that planning acts on, a message for people."""
+
+    kind: str  # one of the kinds below
+    message: str
+
+    UNREADABLE = "unreadable"  # binary, not UTF-8, not valid JSON / CSV: no rows at all
+    MISSING_COLUMN = "missing_column"  # a column given with a flag is not in the file
+    INCOMPLETE = "incomplete"  # the head was read, a later part of the file was not
+    MISSING_LABELS = "missing_labels"  # rows without a value in the label column
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
 class DataFile:
     """A data file (or save_to_disk folder) and what a bounded look at it showed."""
 
@@ -74,7 +90,7 @@ class DataFile:
     text_length_chars: dict[str, int]  # percentiles p50 / p90 / p95 / p99 / max of the sample
     text_length_words: dict[str, int]
     sampled_rows: int
-    problems: tuple[str, ...] = ()
+    problems: tuple[DataProblem, ...] = ()
     # A few texts from the head, for measuring token lengths with the model's tokenizer.
     sample_texts: tuple[str, ...] = field(default=(), repr=False, compare=False)
     # What the rows hold, for fine-tuning: chat | instruction | labelled | text | unknown.
@@ -83,6 +99,10 @@ class DataFile:
     @property
     def num_classes(self) -> int:
         return len(self.label_counts)
+
+    @property
+    def readable(self) -> bool:
+        return not any(problem.kind == DataProblem.UNREADABLE for problem in self.problems)
 
 
 @dataclass(frozen=True)

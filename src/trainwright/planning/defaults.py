@@ -1,28 +1,52 @@
 """Per-task default tables, in one place. Planning adjusts these by the discovered facts.
 
-Each entry is (value, reason). A new training type adds its table here and a template in
-render/templates/<type>/.
+Every task has a row of the same shared keys (what the shared rules in planning/skeleton.py
+read) and adds its own. A plain entry is (value, reason, comment): the reason is the whole
+reasoning (README-TRAINING.md), the comment the short clause beside the value in the YAML.
+Size tables are ((limit, value, ...), ...) rows read with pick_by_table, the last limit None.
+A new training type adds its table here, a planner of what differs and a template.
 """
 
 from __future__ import annotations
 
-CLASSIFICATION = {
+from typing import Any
+
+from trainwright.planning.plan import Choice
+
+SEED = (42, "fixed so that two runs of the same config are comparable", "fixed for comparable runs")
+SAVE_TOTAL_LIMIT = (2, "keeps the best and the latest checkpoint; older ones use disk",
+                    "the best and the latest checkpoint")
+EARLY_STOPPING_THRESHOLD = (0.0, "any improvement counts", "any improvement counts")
+
+CLASSIFICATION: dict[str, Any] = {
     "model": ("distilbert/distilbert-base-uncased",
               ("a small (66 M parameters), fast and strong English encoder; pass --model for "
-              "another (a multilingual one for non-English text)")),
-    "weight_decay": (0.01, "the BERT fine-tuning default; regularises without slowing learning"),
-    "lr_scheduler_type": ("linear", "linear decay after warmup, as in the BERT fine-tuning recipe"),
-    "max_grad_norm": (1.0, "clips rare large gradients that destabilise fine-tuning"),
-    "seed": (42, "fixed so that two runs of the same config are comparable"),
-    "save_total_limit": (2, "keeps the best and the latest checkpoint; older ones use disk"),
+               "another (a multilingual one for non-English text)"),
+              "a small, fast English encoder"),
+    "output_dir": ("outputs/classification", "checkpoints, the final model and metrics",
+                   "checkpoints, the final model and metrics"),
+    "weight_decay": (0.01, "the BERT fine-tuning default; regularises without slowing learning",
+                     "the BERT fine-tuning default"),
+    "lr_scheduler_type": ("linear", "linear decay after warmup, as in the BERT fine-tuning recipe",
+                          "linear decay after warmup, as in BERT fine-tuning"),
+    "max_grad_norm": (1.0, "clips rare large gradients that destabilise fine-tuning",
+                      "clips rare large gradients"),
+    "seed": SEED,
+    "save_total_limit": SAVE_TOTAL_LIMIT,
     "early_stopping_patience": (3, ("stops after 3 evaluations without improvement of the "
-                                   "best-model metric")),
-    "early_stopping_threshold": (0.0, "any improvement counts"),
+                                    "best-model metric"),
+                                "evaluations without improvement before stopping"),
+    "early_stopping_threshold": EARLY_STOPPING_THRESHOLD,
     "validation_fraction": (0.1, ("10 % of the training rows, stratified by label, when the "
-                                 "project has no validation split")),
+                                  "project has no validation split"),
+                            "share of the training rows held out (stratified) without a split"),
     "imbalance_ratio": (1.5, ("class weights are used when the largest class has at least 1.5x "
-                             "the rows of the smallest")),
+                              "the rows of the smallest")),
     "max_length_cap": (512, "the usual position limit of BERT-style encoders"),
+    "min_length": 16,  # the shortest max_length worth suggesting when nothing fits
+    "cpu_batch": 16,  # per-device batch on a CPU, where memory is not the limit
+    "eval_batch_factor": 2,  # evaluation keeps no gradients: twice the training batch fits
+    "search_trials": 20,
 }
 
 # Learning rate by model size: small encoders tolerate and need larger steps
@@ -36,6 +60,8 @@ CLASSIFICATION_LEARNING_RATES = (
     (600_000_000, 2e-5, "large encoders (200-600 M parameters)"),
     (None, 1e-5, "models over 600 M parameters"),
 )
+# Without a parameter count: the base-size rate of the BERT fine-tuning recipe.
+CLASSIFICATION_UNKNOWN_SIZE_RATE = 3e-5
 
 # Epochs by training rows: small datasets need more passes; early stopping ends a run early.
 CLASSIFICATION_EPOCHS = (
@@ -45,28 +71,44 @@ CLASSIFICATION_EPOCHS = (
 # Effective batch by training rows: more, smaller updates on small datasets.
 CLASSIFICATION_EFFECTIVE_BATCH = ((5_000, 16), (None, 32))
 
-GENERATION = {
+GENERATION: dict[str, Any] = {
     "model": ("HuggingFaceTB/SmolLM2-135M",
               ("a small (135 M parameters) Llama-style model that trains on one consumer GPU; "
-              "pass --model for another")),
+               "pass --model for another"),
+              "a small Llama-style model"),
+    "output_dir": ("outputs/generation", "checkpoints, the final model, samples and metrics",
+                   "checkpoints, the final model, samples and metrics"),
     "max_block_size": (1024, ("longer blocks cost quadratic attention memory for little gain on "
-                             "most corpora")),
+                              "most corpora")),
     "min_blocks": (200, "at least 200 training blocks, so an epoch is more than a few steps"),
     "lr_scheduler_type": ("cosine", ("cosine decay after warmup, the usual language-model "
-                                    "schedule")),
-    "warmup": (0.05, "5 % of the steps warm up the learning rate"),
-    "max_grad_norm": (1.0, "clips rare large gradients (loss spikes)"),
-    "seed": (42, "fixed so that two runs of the same config are comparable"),
-    "save_total_limit": (2, "keeps the best and the latest checkpoint"),
-    "early_stopping_patience": (3, "stops after 3 evaluations without a lower validation loss"),
+                                     "schedule"),
+                          "cosine decay after warmup, the usual language-model schedule"),
+    "warmup": (0.05, "5 % of the steps warm up the learning rate",
+               "share of the steps that warm up the learning rate"),
+    "max_grad_norm": (1.0, "clips rare large gradients (loss spikes)", "clips loss spikes"),
+    "seed": SEED,
+    "save_total_limit": SAVE_TOTAL_LIMIT,
+    "early_stopping_patience": (3, "stops after 3 evaluations without a lower validation loss",
+                                "evaluations without a lower loss before stopping"),
+    "early_stopping_threshold": EARLY_STOPPING_THRESHOLD,
     "validation_fraction": (0.05, ("5 % of the documents when the project has no validation "
-                                  "split")),
-    "max_new_tokens": (64, "long enough to judge the style of a sample, short enough to read"),
-    "temperature": (0.8, "a little below 1: varied but coherent samples"),
-    "top_p": (0.95, "nucleus sampling drops the unlikely tail"),
-    "top_k": (50, "and at most the 50 likeliest tokens"),
-    "repetition_penalty": (1.1, "discourages loops, common in small models"),
-    "num_return_sequences": (2, "two samples per prompt show the variation"),
+                                   "split"),
+                            "share of the documents held out without a validation split"),
+    "max_new_tokens": (64, "long enough to judge the style of a sample, short enough to read",
+                       "long enough to judge a sample's style"),
+    "temperature": (0.8, "a little below 1: varied but coherent samples",
+                    "below 1: varied but coherent"),
+    "top_p": (0.95, "nucleus sampling drops the unlikely tail", "nucleus sampling"),
+    "top_k": (50, "and at most the 50 likeliest tokens", "at most this many likeliest tokens"),
+    "repetition_penalty": (1.1, "discourages loops, common in small models",
+                           "discourages loops, common in small models"),
+    "num_return_sequences": (2, "two samples per prompt show the variation",
+                             "samples per prompt"),
+    "min_length": 64,
+    "cpu_batch": 8,
+    "eval_batch_factor": 1,
+    "search_trials": 12,
 }
 
 # (largest parameter count, learning rate, what the models are) for continued training ...
@@ -85,6 +127,8 @@ GENERATION_SCRATCH_LEARNING_RATES = (
 )
 # Epochs by corpus size in tokens: small corpora are seen several times.
 GENERATION_EPOCHS = ((1_000_000, 8), (100_000_000, 3), (1_000_000_000, 2), (None, 1))
+# Effective batch in blocks by training blocks.
+GENERATION_EFFECTIVE_BATCH = ((2_000, 8), (None, 32))
 # Small Llama-style architectures for --from-scratch, by corpus tokens (about 20 tokens per
 # parameter is compute-optimal, Hoffmann et al. 2022; tiny corpora get tiny models).
 SCRATCH_ARCHITECTURES = (
@@ -98,28 +142,60 @@ SCRATCH_ARCHITECTURES = (
             "intermediate_size": 3072}),
 )
 
-FINE_TUNING = {
+FINE_TUNING: dict[str, Any] = {
     "model": ("HuggingFaceTB/SmolLM2-135M-Instruct",
               ("a small (135 M parameters) instruction-tuned Llama-style model with a chat "
-               "template; pass --model for another")),
+               "template; pass --model for another"),
+              "a small instruction-tuned model with a chat template"),
     "classification_model": CLASSIFICATION["model"],
+    "output_dir": ("outputs/fine-tuning", "checkpoints, the adapter (or model) and metrics",
+                   "checkpoints, the adapter (or model) and metrics"),
     "method": ("lora", ("LoRA: low-rank adapters on the frozen model train a small share of "
                         "the parameters and save a file of a few MB; QLoRA only when a 16-bit "
-                        "base model does not fit")),
+                        "base model does not fit; --method overrides"),
+               "low-rank adapters on the frozen model; --method overrides"),
     "lora_r": (16, ("rank 16: with every linear layer adapted, the rank matters little (QLoRA "
-                    "paper, appendix: r 8-64 perform alike); 16 leaves headroom")),
+                    "paper, appendix: r 8-64 perform alike); 16 leaves headroom"),
+               "adapter rank; with every linear layer adapted it matters little"),
     "trained_layer_share": (0.25, ("training only the top quarter of the blocks keeps about 90 % "
                                    "of full fine-tuning's quality (Lee et al. 2019, 'What Would "
                                    "Elsa Do? Freezing Layers During Transformer Fine-Tuning')")),
     "validation_fraction": (0.1, ("10 % of the examples when the project has no validation "
-                                  "split")),
+                                  "split"),
+                            "share of the examples held out without a validation split"),
     "max_length_cap": (2048, "longer examples cost quadratic attention time for few examples"),
     "template_tokens": (32, "role markers and separators added by the chat template"),
-    "warmup": (0.03, "3 % of the steps warm up the learning rate (the QLoRA recipe)"),
-    "lr_scheduler_type": ("cosine", "cosine decay after warmup, as in the LoRA/QLoRA recipes"),
+    "warmup": (0.03, "3 % of the steps warm up the learning rate (the QLoRA recipe)",
+               "share of the steps that warm up the learning rate (QLoRA recipe)"),
+    "lr_scheduler_type": ("cosine", "cosine decay after warmup, as in the LoRA/QLoRA recipes",
+                          "cosine decay after warmup, as in the LoRA/QLoRA recipes"),
     "weight_decay": (0.0, ("adapters start at zero and are few: no decay, as in the LoRA "
-                           "paper")),
-    "max_grad_norm": (0.3, "the QLoRA recipe clips gradients at 0.3 for stable adapter training"),
+                           "paper"),
+                     "adapters start at zero: no decay, as in the LoRA paper"),
+    "max_grad_norm": (0.3, "the QLoRA recipe clips gradients at 0.3 for stable adapter training",
+                      "the QLoRA recipe's clipping, for stable adapters"),
+    # Freezing layers and full fine-tuning train the model's own weights, not zero-started
+    # adapters: the regularisation and clipping of full fine-tuning recipes.
+    "trained_weight_decay": (0.01, ("the model's own weights train (no adapters): light decay, "
+                                    "as in the BERT fine-tuning recipe"),
+                             "light decay of the model's own trained weights"),
+    "trained_max_grad_norm": (1.0, "clips rare large gradients of the model's own weights",
+                              "clips rare large gradients"),
+    "seed": SEED,
+    "save_total_limit": SAVE_TOTAL_LIMIT,
+    "early_stopping_patience": (3, "stops after 3 evaluations without improvement",
+                                "evaluations without improvement before stopping"),
+    "early_stopping_threshold": EARLY_STOPPING_THRESHOLD,
+    "num_prompts": (3, "the first validation prompts are answered after training",
+                    "validation prompts answered after training"),
+    "max_new_tokens": (64, "long enough to judge an answer, short enough to read",
+                       "long enough to judge an answer"),
+    "do_sample": (False, "greedy decoding: the same answer on every run",
+                  "greedy decoding: the same answer on every run"),
+    "min_length": 64,
+    "cpu_batch": 8,
+    "eval_batch_factor": 1,
+    "search_trials": 12,
     # Effective batch by training examples.
     "effective_batch": ((10_000, 16), (None, 32)),
     # Epochs by training examples: small sets are read several times; early stopping guards.
@@ -133,3 +209,20 @@ FINE_TUNING_LORA_LEARNING_RATES = (
     (20_000_000_000, 2e-4, "adapters train at 2e-4 on models up to 13-20 B (QLoRA paper)"),
     (None, 1e-4, "the QLoRA paper uses 1e-4 for 33 B and 65 B models"),
 )
+
+TABLES = {"classification": CLASSIFICATION, "generation": GENERATION,
+          "fine-tuning": FINE_TUNING}
+
+
+def default(table: dict[str, Any], key: str) -> Choice:
+    """The table's entry for key as a Choice."""
+    value, reason, *comment = table[key]
+    return Choice(value, reason, comment[0] if comment else "")
+
+
+def pick_by_table(table: tuple, amount: float):
+    """First entry of a ((limit, value...), ...) table whose limit exceeds amount."""
+    for limit, *rest in table:
+        if limit is None or amount < limit:
+            return rest[0] if len(rest) == 1 else tuple(rest)
+    raise ValueError("a default table must end with a None limit")

@@ -5,11 +5,32 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# Where a value came from: planned from the facts, given with a command-line flag, or kept from
+# the project's existing training_config.yaml.
+PLANNED, FLAG, EXISTING = "planned", "flag", "existing"
+
 
 @dataclass(frozen=True)
 class Choice:
+    """One value of the plan.
+
+    ``reason`` is the whole reasoning, with its measured figures (README-TRAINING.md's table);
+    ``comment`` is the one clause beside the value in the YAML, which stays true when the value
+    is edited (no figures derived from other values). Without one, the reason is the comment.
+    """
+
     value: Any
     reason: str
+    comment: str = ""
+    source: str = PLANNED
+
+    @property
+    def short(self) -> str:
+        return self.comment or self.reason
+
+    @property
+    def given(self) -> bool:
+        return self.source == FLAG
 
 
 @dataclass(frozen=True)
@@ -51,7 +72,17 @@ class Options:
     num_gpus: int = 1
     from_scratch: bool = False  # generation: build the model from a config, not weights
     method: str | None = None  # fine-tuning: lora | qlora | freeze | full
+    task_alias: str | None = None  # the training type as typed (`init qlora` implies a method)
     target_modules: tuple[str, ...] = ()  # fine-tuning: LoRA targets instead of all linears
+
+
+@dataclass(frozen=True)
+class Script:
+    """What train.py is: the template of its objective and the loading code it needs."""
+
+    template: str  # e.g. fine-tuning/sft.py.j2
+    model_class: str  # AutoModelForSequenceClassification | AutoModelForCausalLM
+    dtype_argument: str  # from_pretrained's dtype keyword in the targeted transformers
 
 
 @dataclass(frozen=True)
@@ -61,6 +92,7 @@ class Plan:
     search_space: SearchSpace
     config_path: str  # where training_config.yaml goes, relative to the project root
     script_path: str  # where train.py goes
+    script: Script
     requirements: tuple[str, ...]
     transformers_target: str
     transformers_installed: bool

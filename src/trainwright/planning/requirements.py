@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from trainwright.discovery.models import ProjectFacts
+from trainwright.planning.versions import major_minor, version_tuple
 
 # (package, lowest version the generated scripts support)
 SCRIPT_REQUIREMENTS = (
@@ -17,16 +18,12 @@ SCRIPT_REQUIREMENTS = (
 )
 
 
-def _major_minor(version: str) -> str:
-    return ".".join(version.split("+")[0].split(".")[:2])
-
-
 def requirement_line(name: str, minimum: str, installed: str | None) -> str:
     if name == "torch" or installed is None:
         # torch stays a range: pinning it would replace a working CUDA or CPU build.
         return f"{name}>={minimum}"
-    major = int(_major_minor(installed).split(".")[0])
-    return f"{name}>={_major_minor(installed)},<{major + 1}"
+    major = version_tuple(installed)[0]
+    return f"{name}>={major_minor(installed)},<{major + 1}"
 
 
 def training_requirements(facts: ProjectFacts, report_to: str) -> tuple[str, ...]:

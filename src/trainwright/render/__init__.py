@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -13,6 +14,7 @@ import yaml
 from trainwright import __version__
 from trainwright.planning.plan import Plan, SearchParameter
 
+LINE_WIDTH = 100  # of the generated YAML
 PLAIN_STRING = re.compile(r"[A-Za-z_./][A-Za-z0-9_./+-]*")
 
 ENVIRONMENT = jinja2.Environment(
@@ -57,6 +59,32 @@ def one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def yaml_entry(key: str, choice, indent: str = "  ") -> str:
+    """`key: value  # comment` within LINE_WIDTH columns; a comment that does not fit goes on
+    its own line above the key."""
+    line = f"{indent}{key}: {yaml_value(choice.value)}"
+    comment = one_line(choice.short)
+    if len(line) + len(comment) + 4 <= LINE_WIDTH:
+        return f"{line}  # {comment}"
+    value = choice.value
+    if len(line) > LINE_WIDTH and isinstance(value, (dict, list, tuple)) and value:
+        # A long collection reads better one item a line, in block style.
+        items = ([f"{indent}  {yaml_value(str(k))}: {yaml_value(v)}" for k, v in value.items()]
+                 if isinstance(value, dict) else [f"{indent}  - {yaml_value(v)}" for v in value])
+        head = f"{indent}{key}:  # {comment}"
+        if len(head) <= LINE_WIDTH:
+            return "\n".join([head, *items])
+        line = "\n".join([f"{indent}{key}:", *items])
+    return "\n".join(textwrap.wrap(comment, LINE_WIDTH, initial_indent=f"{indent}# ",
+                                   subsequent_indent=f"{indent}# ", break_on_hyphens=False) + [line])
+
+
+def comment_block(text: str) -> str:
+    """Text as `# ` comment lines within LINE_WIDTH columns."""
+    return "\n".join(textwrap.wrap(one_line(text), LINE_WIDTH, initial_indent="# ",
+                                   subsequent_indent="#   ", break_on_hyphens=False))
+
+
 def range_text(parameter: SearchParameter) -> str:
     if parameter.type == "categorical":
         return ", ".join(str(choice) for choice in parameter.choices)
@@ -70,7 +98,8 @@ def sentence(text: str) -> str:
 
 
 ENVIRONMENT.filters.update(yaml_value=yaml_value, one_line=one_line, range_text=range_text,
-                           sentence=sentence)
+                           sentence=sentence, comment_block=comment_block)
+ENVIRONMENT.globals.update(yaml_entry=yaml_entry)
 
 
 def hyperparameters_json(plan: Plan) -> str:
@@ -121,10 +150,6 @@ def headline(plan: Plan) -> str:
     return f"continue training {model} as a language model on {plan.value('data', 'train_file')}"
 
 
-def _version(text: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", text)[:2])
-
-
 def schema_path(config_path: str) -> str:
     """The JSON Schema sits beside the config, named after it."""
     return str(PurePosixPath(config_path).with_suffix(".schema.json"))
@@ -155,6 +180,7 @@ def render(plan: Plan, regenerate_command: str, schema: dict) -> dict[str, str]:
         "headline": headline(plan),
         "train_file": plan.value("data", "train_file"),
         "from_scratch": bool(plan.value("model", "from_scratch", False)),
+        "method": plan.value("adapter", "method"),  # fine-tuning: the script holds its code only
     }
     if plan.task == "fine-tuning":
         objective = plan.value("data", "objective")
@@ -162,11 +188,9 @@ def render(plan: Plan, regenerate_command: str, schema: dict) -> dict[str, str]:
             objective=objective,
             objective_text=OBJECTIVE_TEXTS[objective],
             method_title=METHOD_TITLES[plan.value("adapter", "method")],
-            auto_class="AutoModelForSequenceClassification"
-            if objective == "sequence_classification" else "AutoModelForCausalLM",
-            # from_pretrained's dtype argument was torch_dtype before transformers 4.56
-            dtype_argument="dtype" if _version(plan.transformers_target) >= (4, 56)
-            else "torch_dtype",
+            auto_class=plan.script.model_class,
+            dtype_argument=plan.script.dtype_argument,
+            lora_task_type="SEQ_CLS" if objective == "sequence_classification" else "CAUSAL_LM",
         )
     task = plan.task
 
@@ -176,7 +200,7 @@ def render(plan: Plan, regenerate_command: str, schema: dict) -> dict[str, str]:
     return {
         plan.config_path: template("common/training_config.yaml.j2"),
         schema_path(plan.config_path): json.dumps(schema, indent=2) + "\n",
-        plan.script_path: template(f"{task}/train.py.j2"),
+        plan.script_path: template(plan.script.template),
         "hyperparameters.json": hyperparameters_json(plan),
         "README-TRAINING.md": template(f"{task}/README-TRAINING.md.j2"),
         ".env.example": template("common/env.example.j2"),

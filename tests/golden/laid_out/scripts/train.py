@@ -84,7 +84,6 @@ DATA_BUILDERS = {
     ".parquet": "parquet",
     ".txt": "text",
 }
-SCIENTIFIC_NUMBER = re.compile(r"^[+-]?\d+(\.\d*)?[eE][+-]?\d+$")
 
 
 class DataError(Exception):
@@ -94,6 +93,9 @@ class DataError(Exception):
 # ---------------------------------------------------------------------------------------
 # Settings
 # ---------------------------------------------------------------------------------------
+
+# YAML 1.1 reads 3e-5 and .5e-3 as strings: they are numbers wherever a number is expected.
+SCIENTIFIC_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -525,7 +527,7 @@ def run_search(config: dict, args: argparse.Namespace, search_space_path: str) -
     finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     for stale in study.get_trials(states=(optuna.trial.TrialState.RUNNING,)):
         # A trial of an interrupted search: count it as failed and run a fresh one instead.
-        study._storage.set_trial_state_values(stale._trial_id, optuna.trial.TrialState.FAIL)
+        study.tell(stale.number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
     done = len(study.get_trials(states=finished))
     if done:
         logger.info("Continuing the search: %d of %d trials done", done, args.hpo)

@@ -1,0 +1,415 @@
+"""The rules every training type shares, written once.
+
+A task planner (classification.py, generation.py, fine_tuning/) builds its data section and
+says what differs for its task (the learning rate, the epochs, the metric, the memory setup);
+everything else comes from here: the batch that fits the memory, the cadence of evaluation,
+saving and logging, warmup and scheduler keys for the installed transformers, precision and
+the hardware settings, early stopping, the shared search parameters and the Plan itself.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from trainwright import __version__
+from trainwright.discovery.architecture import Architecture
+from trainwright.discovery.model import ModelFacts
+from trainwright.discovery.models import Hardware, ProjectFacts
+from trainwright.errors import UserError
+from trainwright.planning.defaults import TABLES, default
+from trainwright.planning.existing import keep_existing_values
+from trainwright.planning.hardware_rules import (
+    compile_choice,
+    dataloader_choices,
+    optimizer_choice,
+)
+from trainwright.planning.layout import file_layout
+from trainwright.planning.memory import BatchFit, ModelShape, TrainingSetup, fit_batch
+from trainwright.planning.plan import (
+    FLAG,
+    Choice,
+    Options,
+    Plan,
+    Script,
+    SearchParameter,
+    SearchSpace,
+)
+from trainwright.planning.precision import choose_precision
+from trainwright.planning.requirements import training_requirements
+from trainwright.planning.selection import DataSelection
+from trainwright.planning.versions import version_tuple
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """Everything a task planner reads, gathered once per init."""
+
+    task: str
+    facts: ProjectFacts
+    options: Options
+    data: DataSelection
+    model_choice: Choice  # the model's name, why it was chosen and where that came from
+    model: ModelFacts
+    token_lengths: list[int] | None = None
+    architecture: Architecture | None = None  # fine-tuning: the model's modules
+
+    @property
+    def table(self) -> dict[str, Any]:
+        return TABLES[self.task]
+
+    @property
+    def fields(self) -> set[str]:
+        """The TrainingArguments fields of the targeted transformers."""
+        return set(self.facts.dependencies.training_argument_fields)
+
+    @property
+    def has_validation_split(self) -> bool:
+        return self.data.validation is not None
+
+    def training_share(self, count: int, data: dict[str, Choice]) -> int:
+        """How many of count examples train: all of them when the project has a validation
+        split, else what the data section's validation_fraction leaves."""
+        if self.has_validation_split:
+            return count
+        return int(count * (1 - data["validation_fraction"].value))
+
+
+# ---------------------------------------------------------------------------------------------
+# Descriptions shared by the plans
+# ---------------------------------------------------------------------------------------------
+
+def format_count(count: int) -> str:
+    if count >= 1e9:
+        return f"{count / 1e9:.1f} B"
+    if count >= 1e6:
+        return f"{count / 1e6:.1f} M"
+    return f"{count / 1e3:.0f} K"
+
+
+def hardware_text(hardware: Hardware) -> str:
+    if hardware.gpus:
+        return ", ".join(f"{g.name} ({g.memory_mib:,} MiB)" for g in hardware.gpus)
+    return (f"{hardware.accelerator.upper()}, {hardware.cpu_cores} cores, "
+            f"{hardware.ram_mib:,} MiB RAM")
+
+
+def model_name_choice(inputs: PlanInputs) -> Choice:
+    """model.name_or_path with the reason it was chosen, its size and where it loads from."""
+    model, chosen = inputs.model, inputs.model_choice
+    size = f"{format_count(model.num_parameters)} parameters, " if model.num_parameters else ""
+    where = "a local folder" if model.local_path else "from the Hugging Face Hub"
+    return replace(chosen, value=model.name_or_path, reason=f"{chosen.reason} ({size}{where})")
+
+
+# ---------------------------------------------------------------------------------------------
+# Batch size against the memory model
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Workload:
+    """What a task planner tells the batch rule about one training example."""
+
+    effective_batch: int
+    effective_batch_reason: str  # "an effective batch of 16 for 540 training rows"
+    sequence: int  # tokens per example
+    length_key: str  # the data key that sets sequence, for the no-fit advice
+    shape: ModelShape
+    setup: TrainingSetup = field(default_factory=lambda: TrainingSetup(1, 0, True))
+    # Ways out tried before the shared ones (shorter examples, a bigger GPU, a smaller model).
+    ideas: tuple[str, ...] = ()
+    # A checkpointing choice the method always makes (QLoRA), whatever the fit.
+    gradient_checkpointing: Choice | None = None
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    choices: dict[str, Choice]
+    effective: int  # examples per optimiser step over all devices
+    fit: BatchFit | None  # None on CPU, where memory is not the limit
+
+
+def plan_batch(inputs: PlanInputs, workload: Workload) -> BatchPlan:
+    """Per-device batch and accumulation that reach the effective batch within the memory."""
+    hardware, table = inputs.facts.hardware, inputs.table
+    target, reason = workload.effective_batch, workload.effective_batch_reason
+    per_device_comment = "examples per device and step"
+    accumulation_comment = "effective batch = per-device batch x this x GPUs"
+    eval_factor = table["eval_batch_factor"]
+    eval_reason = ("evaluation keeps no gradients, so twice the training batch fits"
+                   if eval_factor > 1 else "the same as training")
+    if not hardware.gpus:
+        per_device = min(target, table["cpu_batch"])
+        accumulation = max(1, target // per_device)
+        reason += f"; on {hardware.accelerator.upper()} memory is not the limit"
+        choices = {
+            "per_device_train_batch_size": Choice(per_device, reason, per_device_comment),
+            "gradient_accumulation_steps": Choice(accumulation, reason, accumulation_comment),
+            "per_device_eval_batch_size": Choice(per_device * eval_factor, eval_reason,
+                                                 eval_reason),
+        }
+        if workload.gradient_checkpointing is not None:
+            choices["gradient_checkpointing"] = workload.gradient_checkpointing
+        return BatchPlan(choices, per_device * accumulation, None)
+    gpu, devices = hardware.gpus[0], len(hardware.gpus)
+    setup = replace(workload.setup, batch_size=1, sequence_length=workload.sequence)
+    fit = fit_batch(workload.shape, setup, target, gpu.memory_mib, devices)
+    if not fit.fits:
+        method = f" with {setup.method}" if setup.method != "full" else ""
+        raise UserError(
+            f"Even one example of {workload.sequence} tokens{method} with gradient "
+            f"checkpointing needs about {fit.estimate.total_mib:,.0f} MiB, more than 90 % of "
+            f"the {gpu.memory_mib:,} MiB of {gpu.name}; no config was written.",
+            _no_fit_advice(inputs, workload, setup, gpu.memory_mib))
+    reason += (f": {fit.per_device} per device x {fit.accumulation} accumulation x {devices} "
+               f"GPU(s); estimated peak {fit.estimate.total_mib:,.0f} MiB of "
+               f"{gpu.memory_mib:,} MiB on {gpu.name} at length {workload.sequence}")
+    choices = {
+        "per_device_train_batch_size": Choice(fit.per_device, reason, per_device_comment),
+        "gradient_accumulation_steps": Choice(fit.accumulation, reason, accumulation_comment),
+        "per_device_eval_batch_size": Choice(fit.per_device * eval_factor, eval_reason,
+                                             eval_reason),
+    }
+    if workload.gradient_checkpointing is not None:
+        choices["gradient_checkpointing"] = workload.gradient_checkpointing
+    elif fit.gradient_checkpointing:
+        choices["gradient_checkpointing"] = Choice(
+            True, f"without it not even one example fits in {gpu.memory_mib:,} MiB; it trades "
+                  "about 30 % speed for activation memory",
+            "recomputes activations: about 30 % slower, far less memory")
+    return BatchPlan(choices, fit.per_device * fit.accumulation * devices, fit)
+
+
+def _no_fit_advice(inputs: PlanInputs, workload: Workload, setup: TrainingSetup,
+                   memory_mib: int) -> str:
+    from trainwright.planning.gpus import GPU_TABLE
+
+    def fits(sequence: int, memory: int) -> bool:
+        at = replace(setup, sequence_length=sequence)
+        return fit_batch(workload.shape, at, 1, memory).fits
+
+    ideas = list(workload.ideas)
+    shorter = workload.sequence // 2
+    while shorter >= inputs.table["min_length"]:
+        if fits(shorter, memory_mib):
+            ideas.append(f"shorter examples ({workload.length_key} {shorter} fits)")
+            break
+        shorter //= 2
+    bigger = next((key for key, spec in sorted(GPU_TABLE.items(), key=lambda g: g[1].memory_mib)
+                   if spec.memory_mib > memory_mib and fits(workload.sequence, spec.memory_mib)),
+                  None)
+    if bigger:
+        ideas.append(f"a bigger GPU (--target-gpu {bigger} fits)")
+    ideas.append("a smaller model (--model)")
+    return "use " + "; or ".join(ideas) + "."
+
+
+# ---------------------------------------------------------------------------------------------
+# The training section
+# ---------------------------------------------------------------------------------------------
+
+def cadence(train_rows: int, effective_batch: int) -> tuple[dict[str, Choice], int]:
+    """Evaluation, saving and logging cadence, and the optimiser steps per epoch."""
+    steps_per_epoch = max(1, math.ceil(train_rows / effective_batch))
+    logging_steps = max(1, min(50, steps_per_epoch // 4))
+    saved = "saved when evaluated, so the best checkpoint can be restored"
+    choices: dict[str, Choice] = {}
+    if steps_per_epoch <= 1000:
+        choices["eval_strategy"] = Choice(
+            "epoch", f"{steps_per_epoch} steps per epoch: evaluating once per epoch is frequent "
+                     "enough and cheap", "once per epoch: frequent enough for short epochs")
+        choices["save_strategy"] = Choice("epoch", saved, saved)
+    else:
+        interval = max(100, min(2000, round(steps_per_epoch / 4, -2)))
+        reason = (f"{steps_per_epoch} steps per epoch: evaluating every {interval} steps "
+                  "(about 4 times an epoch) catches the best point without slowing training")
+        choices["eval_strategy"] = Choice("steps", reason, "every eval_steps: epochs are long")
+        choices["eval_steps"] = Choice(interval, reason, "about 4 evaluations an epoch")
+        choices["save_strategy"] = Choice("steps", saved, saved)
+        choices["save_steps"] = Choice(interval, "the same interval as evaluation",
+                                       "the same interval as evaluation")
+    choices["logging_steps"] = Choice(
+        logging_steps, f"about 4 loss readings per epoch of {steps_per_epoch} steps (at most "
+                       "every 50 steps)", "about 4 loss readings an epoch")
+    return choices, steps_per_epoch
+
+
+def warmup_choice(fields: set[str], fraction: Choice) -> dict[str, Choice]:
+    # transformers 5 removed warmup_ratio: a float warmup_steps below 1 is the ratio.
+    if "warmup_ratio" in fields:
+        return {"warmup_ratio": fraction}
+    return {"warmup_steps": replace(fraction, reason=fraction.reason + " (a value below 1 is a "
+                                    "fraction of the total steps)")}
+
+
+def version_key(key: str, fields: set[str]) -> str:
+    # The renamed evaluation key: eval_strategy since transformers 4.41.
+    if key == "eval_strategy" and key not in fields and "evaluation_strategy" in fields:
+        return "evaluation_strategy"
+    return key
+
+
+def length_grouping(fields: set[str]) -> dict[str, Choice]:
+    """Batches of similar lengths, under the key the installed transformers has."""
+    reason = ("batches of examples of similar length waste less padding, which speeds up "
+              "training on skewed length distributions")
+    comment = "similar lengths in a batch: less padding"
+    if "train_sampling_strategy" in fields:
+        return {"train_sampling_strategy": Choice("group_by_length", reason, comment)}
+    if "group_by_length" in fields:
+        return {"group_by_length": Choice(True, reason, comment)}
+    return {}
+
+
+def report_to_choice(facts: ProjectFacts, options: Options) -> Choice:
+    if options.report_to:
+        return Choice(options.report_to, "given with --report-to", "given with --report-to",
+                      source=FLAG)
+    if facts.dependencies.version("tensorboard"):
+        return Choice("tensorboard", "tensorboard is installed: `tensorboard --logdir "
+                                     "<output_dir>` shows the curves; wandb only when asked "
+                                     "(--report-to wandb)",
+                      "tensorboard --logdir <output_dir> shows the curves")
+    return Choice("none", "no tracker installed (pip install tensorboard to get curves); "
+                          "wandb only when asked (--report-to wandb)",
+                  "no tracker installed (pip install tensorboard for curves)")
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What the best checkpoint is judged by."""
+
+    metric: Choice
+    greater_is_better: bool
+
+
+def training_section(inputs: PlanInputs, batch: BatchPlan, examples: int, *,
+                     learning_rate: Choice, epochs: Choice, objective: Objective,
+                     fixed_shapes: bool, warmup: Callable[[int], Choice] | None = None,
+                     weight_decay: Choice | None = None, max_grad_norm: Choice | None = None,
+                     optimizer: Choice | None = None,
+                     extra: dict[str, Choice] | None = None,
+                     kernels: dict[str, Choice] | None = None) -> dict[str, Choice]:
+    """TrainingArguments for the plan. ``extra`` follows the best-model keys, ``kernels`` the
+    compile choice; fixed-shape (packed) batches are not grouped by length."""
+    facts, options, table, fields = inputs.facts, inputs.options, inputs.table, inputs.fields
+    steps, steps_per_epoch = cadence(examples, batch.effective)
+    total_steps = steps_per_epoch * epochs.value
+    warmup_fraction = warmup(total_steps) if warmup else default(table, "warmup")
+    metric = objective.metric.value
+    better = "higher" if objective.greater_is_better else "lower"
+    output_dir = (Choice(options.output_dir, "given with --output-dir", "given with --output-dir",
+                         source=FLAG) if options.output_dir else default(table, "output_dir"))
+    best = "the final model is the best evaluated checkpoint, not the last"
+    training: dict[str, Choice] = {
+        "output_dir": output_dir,
+        "learning_rate": learning_rate,
+        "num_train_epochs": epochs,
+        **batch.choices,
+        **warmup_choice(fields, warmup_fraction),
+        "lr_scheduler_type": default(table, "lr_scheduler_type"),
+        "weight_decay": weight_decay or default(table, "weight_decay"),
+        "max_grad_norm": max_grad_norm or default(table, "max_grad_norm"),
+        **steps,
+        "save_total_limit": default(table, "save_total_limit"),
+        "load_best_model_at_end": Choice(True, best, best),
+        "metric_for_best_model": objective.metric,
+        "greater_is_better": Choice(objective.greater_is_better, f"a {better} {metric} is better",
+                                    f"a {better} {metric} is better"),
+        **(extra or {}),
+        **choose_precision(facts.hardware),
+        "optim": optimizer or optimizer_choice(facts)["optim"],
+        **dataloader_choices(facts.hardware),
+        **compile_choice(facts.hardware, fixed_shapes=fixed_shapes, total_steps=total_steps),
+        **(kernels or {}),
+        **({} if fixed_shapes else length_grouping(fields)),
+        "report_to": report_to_choice(facts, options),
+        "seed": default(table, "seed"),
+    }
+    training = {version_key(key, fields): choice for key, choice in training.items()}
+    return keep_existing_values(facts, inputs.task, options, "training", training)
+
+
+def early_stopping_section(inputs: PlanInputs) -> dict[str, Choice]:
+    return {"patience": default(inputs.table, "early_stopping_patience"),
+            "threshold": default(inputs.table, "early_stopping_threshold")}
+
+
+# ---------------------------------------------------------------------------------------------
+# Search space and the Plan
+# ---------------------------------------------------------------------------------------------
+
+def search_space(inputs: PlanInputs, training: dict[str, Choice], objective: Objective,
+                 task_parameters: tuple[SearchParameter, ...] = ()) -> SearchSpace:
+    """Learning rate and weight decay around the plan for every task, then the task's own."""
+    lr = training["learning_rate"].value
+    shared = (
+        SearchParameter("training.learning_rate", "float", lr,
+                        "log-uniform over a factor of 3 either side of the planned value",
+                        low=float(f"{lr / 3:.2g}"), high=float(f"{lr * 3:.2g}"), log=True),
+        SearchParameter("training.weight_decay", "float", training["weight_decay"].value,
+                        "none to strong regularisation", low=0.0, high=0.1),
+    )
+    return SearchSpace(metric=f"eval_{objective.metric.value}",
+                       direction="maximize" if objective.greater_is_better else "minimize",
+                       n_trials=inputs.table["search_trials"], sampler="tpe", pruner="median",
+                       parameters=shared + task_parameters)
+
+
+def script_for(inputs: PlanInputs, template: str, model_class: str) -> Script:
+    # from_pretrained's dtype argument was torch_dtype before transformers 4.56.
+    target = version_tuple(inputs.facts.dependencies.transformers_target)
+    return Script(template=template, model_class=model_class,
+                  dtype_argument="dtype" if target >= (4, 56) else "torch_dtype")
+
+
+def plan_warnings(inputs: PlanInputs) -> tuple[str, ...]:
+    facts = inputs.facts
+    warnings = [str(problem) for problem in inputs.data.train.problems]
+    if facts.framework.chosen in {"tensorflow", "jax"}:
+        warnings.append(
+            f"This project uses {facts.framework.chosen}. transformers 5 trains with PyTorch "
+            "only, so the generated setup is PyTorch; models saved by it load in PyTorch (see "
+            "README-TRAINING.md).")
+    missing = facts.dependencies.missing(("transformers", "torch", "datasets", "accelerate",
+                                          "scikit-learn"))
+    if missing:
+        warnings.append(f"Not installed: {', '.join(missing)}. Install them with "
+                        "`pip install -r requirements-training.txt` before training.")
+    if not facts.dependencies.transformers_installed:
+        warnings.append(f"transformers is not installed: the config targets transformers "
+                        f"{facts.dependencies.transformers_target}, the newest version "
+                        "trainwright knows.")
+    warnings += list(facts.existing.problems)
+    return tuple(warnings)
+
+
+def assemble_plan(inputs: PlanInputs, sections: dict[str, dict[str, Choice]],
+                  space: SearchSpace, script: Script, summary: dict[str, Any], *,
+                  warnings: tuple[str, ...] = (), requirements: tuple[str, ...] = ()) -> Plan:
+    """The Plan: the task's sections and summary, with what every plan carries."""
+    facts = inputs.facts
+    config_path, script_path, layout_reason = file_layout(facts)
+    report_to = sections["training"]["report_to"].value
+    return Plan(
+        task=inputs.task,
+        sections=sections,
+        search_space=space,
+        config_path=config_path,
+        script_path=script_path,
+        script=script,
+        requirements=training_requirements(facts, report_to) + requirements,
+        transformers_target=facts.dependencies.transformers_target,
+        transformers_installed=facts.dependencies.transformers_installed,
+        facts_summary={
+            **summary,
+            "hardware": hardware_text(facts.hardware),
+            "framework": facts.framework.chosen or "none detected",
+            "framework_explanation": facts.framework.explanation,
+            "layout": layout_reason,
+        },
+        warnings=plan_warnings(inputs) + warnings,
+        notes=(f"trainwright {__version__}",),
+    )
