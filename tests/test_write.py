@@ -42,6 +42,22 @@ def test_gitignore_keeps_existing_lines_and_adds_no_duplicates():
     assert gitignore_content("no-newline", (".env",)).startswith("no-newline\n")
 
 
+def test_a_crlf_gitignore_keeps_its_bytes_and_gains_crlf_lines(tmp_path):
+    """A Windows-style .gitignore: every byte it had stays, the new lines end in CRLF too."""
+    original = b"node_modules/\r\n# mine\r\n*.log\r\n"
+    (tmp_path / ".gitignore").write_bytes(original)
+    changes = plan_changes(tmp_path, {}, (".env", "outputs/"), force=False)
+    apply_changes(tmp_path, changes)
+    written = (tmp_path / ".gitignore").read_bytes()
+    assert written.startswith(original)
+    added = written[len(original):]
+    assert b".env\r\n" in added and b"outputs/\r\n" in added
+    assert b"\n" not in added.replace(b"\r\n", b"")  # no bare LF anywhere
+    # A second run finds nothing to add and leaves the file as it is.
+    again = plan_changes(tmp_path, {}, (".env", "outputs/"), force=False)
+    assert [change.status for change in again if change.path == ".gitignore"] == ["identical"]
+
+
 def test_dry_run_writes_nothing_and_shows_diffs(tmp_path, capsys):
     write_csv(tmp_path / "data" / "train.csv", labelled_texts(100))
     (tmp_path / "train.py").write_text("print('mine')\n")

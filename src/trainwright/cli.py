@@ -25,7 +25,7 @@ from trainwright.discovery.dependencies import (
     installed_version,
 )
 from trainwright.discovery.hardware import probe_hardware
-from trainwright.errors import TrainwrightError, UserError
+from trainwright.errors import AmbiguousChoice, TrainwrightError, UserError
 from trainwright.pipeline import prepare, start_probe, write_and_verify
 from trainwright.planning import Options
 from trainwright.tasks import IMPLEMENTED_TYPES, TRAINING_TYPES, resolve_training_type
@@ -94,10 +94,22 @@ def init(training_type: str | None, project: str, model: str | None, data_paths:
         probe = None if dry_run else start_probe()
         if probe is not None:
             stack.enter_context(probe)
-        with errors.status("Looking at the project...") as status:
-            prepared = prepare(task, project, options, force=force,
-                               regenerate_command=_regenerate_command(click.get_current_context()),
-                               progress=lambda message: status.update(f"Looking: {message}"))
+        answers: list[str] = []  # flags an answer to a question stands for
+        while True:
+            try:
+                with errors.status("Looking at the project...") as status:
+                    prepared = prepare(
+                        task, project, options, force=force,
+                        regenerate_command=_regenerate_command(click.get_current_context(),
+                                                               answers),
+                        progress=lambda message: status.update(f"Looking: {message}"))
+                break
+            except AmbiguousChoice as ambiguity:
+                if yes or not sys.stdin.isatty():
+                    raise
+                answer = _ask(ambiguity)
+                options = dataclasses.replace(options, **{ambiguity.option: answer})
+                answers += [ambiguity.flag, answer]
         for warning in prepared.plan.warnings:
             errors.print(f"[yellow]warning:[/] {warning}")
         if dry_run:
@@ -281,10 +293,22 @@ def _ask_training_type(never_prompt: bool) -> str:
                         default=IMPLEMENTED_TYPES[0])
 
 
-def _regenerate_command(context: click.Context) -> str:
+def _regenerate_command(context: click.Context, answers: list[str]) -> str:
     argv = context.find_root().obj or []
     arguments = [a for a in argv if a not in {"--force", "--dry-run", "--smoke"}]
-    return shlex.join(["trainwright", *arguments, "--force"])
+    return shlex.join(["trainwright", *arguments, *answers, "--force"])
+
+
+def _ask(ambiguity: AmbiguousChoice) -> str:
+    """The user's pick among the candidates of an ambiguous choice."""
+    errors.print(f"{ambiguity.question}: several candidates qualify.")
+    for number, candidate in enumerate(ambiguity.candidates, start=1):
+        errors.print(f"  {number}. {candidate.value}: {candidate.evidence}", markup=False)
+    values = [candidate.value for candidate in ambiguity.candidates]
+    picked = click.prompt(f"Which one ({ambiguity.flag} NAME next time)?",
+                          type=click.Choice([*values, *map(str, range(1, len(values) + 1))]),
+                          show_choices=False, err=True)
+    return values[int(picked) - 1] if picked.isdigit() and picked not in values else picked
 
 
 def _print_files(changes, dry_run: bool) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class TrainwrightError(Exception):
     """Base of all trainwright errors."""
@@ -30,3 +32,26 @@ class UserError(TrainwrightError):
             lines.append(f"Fix: {self.fix}")
         return "\n".join(lines)
 
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One value an ambiguous choice could take, with what speaks for it."""
+
+    value: str
+    evidence: str
+
+
+class AmbiguousChoice(UserError):
+    """Several values qualify and none is clearly right. The CLI asks in an interactive
+    terminal and sets ``option`` to the answer; without one it is exit 2 listing the candidates
+    and the flag that decides."""
+
+    def __init__(self, question: str, option: str, flag: str, candidates: list[Candidate]):
+        self.question = question
+        self.option = option  # the Options field the answer sets
+        self.flag = flag
+        self.candidates = candidates
+        super().__init__(f"{question}: {len(candidates)} candidates qualify and none is clearly "
+                         "the one.", f"pass {flag} NAME with one of them.",
+                         problems=[f"{c.value}: {c.evidence}" for c in candidates])

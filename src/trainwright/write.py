@@ -35,7 +35,8 @@ def _read_existing(path: Path) -> str | None:
     if not path.exists():
         return None
     try:
-        return path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8", newline="") as handle:  # line endings as they are
+            return handle.read()
     except UnicodeDecodeError:
         return "<binary or non-UTF-8 content>"
 
@@ -46,11 +47,11 @@ def gitignore_content(existing: str | None, lines: tuple[str, ...]) -> str:
     if not missing:
         return existing or ""
     text = existing or ""
+    newline = "\r\n" if "\r\n" in text else "\n"  # appended in the file's own style
     if text and not text.endswith("\n"):
-        text += "\n"
-    header = "\n# Training (added by trainwright): secrets and outputs\n" if text else \
-        "# Training (added by trainwright): secrets and outputs\n"
-    return text + header + "\n".join(missing) + "\n"
+        text += newline
+    added = ["# Training (added by trainwright): secrets and outputs", *missing]
+    return text + (newline if text else "") + newline.join(added) + newline
 
 
 def plan_changes(root: Path, files: dict[str, str], gitignore_lines: tuple[str, ...],
