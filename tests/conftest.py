@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,8 @@ from builders import build_tiny_bert, labelled_texts
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# init caches successful TrainingArguments checks; the tests keep theirs out of ~/.cache.
+os.environ.setdefault("TRAINWRIGHT_CACHE_DIR", tempfile.mkdtemp(prefix="trainwright-cache-"))
 
 E2E_MODULES = {
     "test_bad_input.py",  # every case runs `python -m trainwright init`

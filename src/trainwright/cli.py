@@ -91,9 +91,6 @@ def init(training_type: str | None, project: str, model: str | None, data_paths:
                       target_modules=tuple(name.strip() for name in (target_modules or "")
                                            .split(",") if name.strip()))
     with contextlib.ExitStack() as stack:
-        probe = None if dry_run else start_probe()
-        if probe is not None:
-            stack.enter_context(probe)
         answers: list[str] = []  # flags an answer to a question stands for
         while True:
             try:
@@ -114,6 +111,9 @@ def init(training_type: str | None, project: str, model: str | None, data_paths:
             errors.print(f"[yellow]warning:[/] {warning}")
         if dry_run:
             return _show_dry_run(prepared)
+        probe = start_probe(prepared)
+        if probe is not None:
+            stack.enter_context(probe)
         with errors.status("Writing and verifying..."):
             checks = write_and_verify(prepared, probe)
     plan = prepared.plan

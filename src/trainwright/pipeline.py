@@ -15,7 +15,6 @@ from trainwright.discovery.architecture import (
     ArchitectureUnavailable,
     inspect_architecture,
 )
-from trainwright.discovery.dependencies import installed_version
 from trainwright.discovery.hardware import probe_hardware
 from trainwright.discovery.model import ModelFacts, describe_model, token_lengths
 from trainwright.discovery.models import GPU, Dependencies, Hardware, ProjectFacts
@@ -24,7 +23,13 @@ from trainwright.planning import DataSelection, Options, Plan, choose_model, pla
 from trainwright.planning.fine_tuning.objective import model_head
 from trainwright.planning.gpus import lookup_gpu, parse_memory
 from trainwright.render import GITIGNORE_LINES, render
-from trainwright.verify import Check, TrainingArgumentsProbe, verify_files
+from trainwright.verify import (
+    CachedCheck,
+    Check,
+    TrainingArgumentsProbe,
+    training_arguments_check,
+    verify_files,
+)
 from trainwright.write import FileChange, apply_changes, plan_changes
 
 
@@ -72,9 +77,12 @@ def prepare(task: str, project: str | Path, options: Options, *, force: bool = F
     return Prepared(facts, model, the_plan, files, changes)
 
 
-def start_probe() -> TrainingArgumentsProbe | None:
-    """Start building TrainingArguments early when transformers is installed (else None)."""
-    return TrainingArgumentsProbe() if installed_version("transformers") else None
+def start_probe(prepared: Prepared) -> TrainingArgumentsProbe | CachedCheck | None:
+    """The TrainingArguments check of the config about to be written: cached when the same
+    training: section built with the same versions before, else a child process starts now
+    (it imports torch and transformers while the files are written); None without
+    transformers."""
+    return training_arguments_check(prepared.files[prepared.plan.config_path])
 
 
 def target_hardware(options: Options, detected: Hardware | None) -> Hardware | None:
@@ -91,11 +99,16 @@ def target_hardware(options: Options, detected: Hardware | None) -> Hardware | N
                                source=f"planned for {gpu.name} (--target-gpu)")
 
 
-def write_and_verify(prepared: Prepared, probe: TrainingArgumentsProbe | None = None
-                     ) -> list[Check]:
+def write_and_verify(prepared: Prepared,
+                     probe: TrainingArgumentsProbe | CachedCheck | None = None) -> list[Check]:
     apply_changes(prepared.facts.root, prepared.changes)
+    dependencies = prepared.facts.dependencies
+    source = (f"the installed transformers {dependencies.transformers_target}"
+              if dependencies.transformers_installed else
+              f"transformers {dependencies.transformers_target} (the newest trainwright knows; "
+              "transformers is not installed here)")
     return verify_files(prepared.facts.root, prepared.files, prepared.plan.config_path,
-                        prepared.plan.script_path, field_specs(prepared.facts.dependencies), probe)
+                        prepared.plan.script_path, field_specs(dependencies), probe, source)
 
 
 def field_specs(dependencies: Dependencies) -> dict[str, FieldSpec]:

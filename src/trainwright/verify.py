@@ -3,9 +3,12 @@ TrainingArguments, holds no secrets; optionally a smoke run of the generated scr
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -17,6 +20,7 @@ import yaml
 
 from trainwright.config.fields import FieldSpec
 from trainwright.config.validate import validate_config, validate_search_space
+from trainwright.discovery.dependencies import installed_version
 
 SECRET_PATTERNS = {
     "Hugging Face token": re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"),
@@ -60,13 +64,12 @@ os._exit(0)  # skip tearing down torch and transformers at exit: about a second
 
 
 class TrainingArgumentsProbe:
-    """Builds a real TrainingArguments of the installed transformers from the written config.
+    """Builds a real TrainingArguments of the installed transformers from the written config,
+    in a child process (importing torch and transformers takes seconds and hundreds of MB).
+    A success is remembered in ``cache`` under ``key``."""
 
-    It runs in a child process started before discovery, so that importing torch and
-    transformers (seconds, hundreds of MB) overlaps trainwright's own work.
-    """
-
-    def __init__(self) -> None:
+    def __init__(self, cache: CheckCache | None = None, key: str = "") -> None:
+        self.cache, self.key = cache, key
         self.process = subprocess.Popen(
             [sys.executable, "-c", TRAINING_ARGUMENTS_PROBE], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -79,8 +82,10 @@ class TrainingArgumentsProbe:
             self.close()
             return Check("TrainingArguments", False, "building TrainingArguments took over 300 s")
         if self.process.returncode == 0:
-            return Check("TrainingArguments", True, "the training: section builds the installed "
-                                                    "TrainingArguments")
+            if self.cache is not None:
+                self.cache.store(self.key)
+            return Check("TrainingArguments", True, "the training: section builds "
+                                                    f"TrainingArguments of {installed_stack()}")
         last = (stderr.strip().splitlines() or ["no output"])[-1]
         return Check("TrainingArguments", False, last)
 
@@ -96,8 +101,81 @@ class TrainingArgumentsProbe:
         self.close()
 
 
+@dataclass(frozen=True)
+class CachedCheck:
+    """The same training: section built TrainingArguments of the same versions before."""
+
+    def check(self, config_path: Path) -> Check:
+        return Check("TrainingArguments", True, "the same training: section built "
+                                                f"TrainingArguments of {installed_stack()} before "
+                                                "(cached; delete ~/.cache/trainwright to rebuild)")
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> CachedCheck:  # noqa: PYI034 (Self needs Python 3.11)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        pass
+
+
+STACK = ("transformers", "torch", "accelerate")
+
+
+def installed_stack() -> str:
+    return ", ".join(f"{name} {installed_version(name)}" for name in STACK
+                     if installed_version(name))
+
+
+class CheckCache:
+    """Successful TrainingArguments checks, by the training: section, the installed versions
+    and whether the machine has an NVIDIA driver (train.py drops GPU settings without one)."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        default = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "trainwright"
+        self.directory = directory or Path(os.environ.get("TRAINWRIGHT_CACHE_DIR") or default)
+
+    def key(self, training: dict) -> str:
+        facts = {"training": training, "versions": {name: installed_version(name)
+                                                    for name in STACK},
+                 "nvidia": shutil.which("nvidia-smi") is not None, "python": sys.version}
+        text = json.dumps(facts, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def hit(self, key: str) -> bool:
+        return (self.directory / "training-arguments" / key).is_file()
+
+    def store(self, key: str) -> None:
+        folder = self.directory / "training-arguments"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / key).write_text(installed_stack() + "\n", encoding="utf-8")
+        except OSError:
+            pass  # a read-only home: the check simply runs again next time
+
+
+def training_arguments_check(config_text: str, cache: CheckCache | None = None
+                             ) -> TrainingArgumentsProbe | CachedCheck | None:
+    """What checks the config's training: section against the installed TrainingArguments:
+    the cache when it built before, else a child process; None without transformers."""
+    if not installed_version("transformers"):
+        return None
+    cache = cache or CheckCache()
+    try:
+        training = (yaml.safe_load(config_text) or {}).get("training")
+    except yaml.YAMLError:
+        training = None  # the YAML check reports it; the child will fail on it too
+    key = cache.key(training) if isinstance(training, dict) else ""
+    if key and cache.hit(key):
+        return CachedCheck()
+    return TrainingArgumentsProbe(cache if key else None, key)
+
+
 def verify_files(root: Path, files: dict[str, str], config_path: str, script_path: str,
-                 specs: dict[str, FieldSpec], probe: TrainingArgumentsProbe | None
+                 specs: dict[str, FieldSpec],
+                 probe: TrainingArgumentsProbe | CachedCheck | None,
+                 specs_source: str = "the installed transformers"
                  ) -> list[Check]:
     checks: list[Check] = []
     try:
@@ -117,7 +195,7 @@ def verify_files(root: Path, files: dict[str, str], config_path: str, script_pat
         checks.append(Check("Python", False, f"{script_path}:{error.lineno}: {error.msg}"))
     problems = validate_config(config, specs) + validate_search_space(space, config)
     checks.append(Check("schema", not problems, "; ".join(p.render() for p in problems)
-                        or "every key known to the installed transformers, every value in range"))
+                        or f"every key known to {specs_source}, every value in range"))
     secrets = [f"{path}: {kind}" for path, text in files.items() for kind in find_secrets(text)]
     checks.append(Check("secrets", not secrets, "; ".join(secrets) or "no secrets in any file"))
     if probe is not None:
