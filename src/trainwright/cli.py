@@ -31,7 +31,7 @@ from trainwright.planning import Options
 from trainwright.tasks import IMPLEMENTED_TYPES, TRAINING_TYPES, resolve_training_type
 from trainwright.verify import smoke_run
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)  # paths and commands stay whole
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 INIT_EXAMPLES = """
@@ -239,7 +239,7 @@ def validate(config: str | None, fix: bool, schema: bool, as_json: bool) -> int:
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 def estimate(config: str | None, gpu: str | None, as_json: bool) -> int:
     """Memory and time estimate of CONFIG on a GPU, with the batch size that fits."""
-    result = estimate_for_file(find_config(config), gpu)
+    result = estimate_for_file(find_config(config, "estimate"), gpu)
     if as_json:
         click.echo(json.dumps(dataclasses.asdict(result), indent=2, default=str))
         return 0
@@ -254,8 +254,9 @@ def estimate(config: str | None, gpu: str | None, as_json: bool) -> int:
         console.print(f"Change: {result.suggestion}")
     if result.seconds_per_epoch is not None:
         seconds = result.seconds_per_epoch
-        duration = f"{seconds:,.0f} s" if seconds < 120 else f"{seconds / 60:,.1f} min"
-        console.print(f"Time per epoch: about {duration} ({result.epoch_tokens:,} tokens)")
+        duration = ("under a second" if seconds < 1 else f"about {seconds:,.0f} s"
+                    if seconds < 120 else f"about {seconds / 60:,.1f} min")
+        console.print(f"Time per epoch: {duration} ({result.epoch_tokens:,} tokens)")
     console.print("Assumptions: " + "; ".join(result.assumptions))
     return 0
 

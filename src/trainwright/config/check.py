@@ -29,14 +29,27 @@ class ConfigReport:
         return [p for p in self.problems if p.severity == "error"]
 
 
-def find_config(given: str | None) -> Path:
-    if given:
+def find_config(given: str | None, command: str = "validate") -> Path:
+    """The config a command works on: a file, a project folder holding one, or (with nothing
+    given) the one in or below the current folder."""
+    if given and not Path(given).is_dir():
         return Path(given)
+    folder = Path(given) if given else Path(".")
     for candidate in DEFAULT_LOCATIONS:
-        if Path(candidate).is_file():
-            return Path(candidate)
-    raise UserError("No training_config.yaml here (looked in ., configs/ and config/).",
-                    "pass its path: trainwright validate path/to/training_config.yaml")
+        if (folder / candidate).is_file():
+            return folder / candidate
+    below = sorted(path for path in folder.glob("*/training_config.yaml"))
+    below += sorted(path for path in folder.glob("*/*/training_config.yaml"))
+    if not given and len(below) == 1:
+        return below[0]
+    where = f"{folder}" if given else "this folder"
+    if below:
+        raise UserError(f"No training_config.yaml in {where}, but {len(below)} below it:",
+                        f"name one: trainwright {command} {below[0]}",
+                        problems=[str(path) for path in below])
+    raise UserError(f"No training_config.yaml in {where} (looked in ., configs/ and config/).",
+                    f"pass its path (trainwright {command} path/to/training_config.yaml) or a "
+                    "project folder, or write one with `trainwright init TYPE PROJECT`.")
 
 
 def _nearby(path: Path, relative: str) -> Path | None:
@@ -100,7 +113,8 @@ def estimate_for_file(path: Path, gpu_name: str | None):
     problems = [p for p in validate_config(config, installed_field_specs()) if
                 p.severity == "error" and p.location.split(".")[0] in {"model", "data"}]
     if problems:
-        raise UserError(f"{path} cannot be estimated:", "run `trainwright validate` and fix it.",
+        raise UserError(f"{path} cannot be estimated:",
+                        f"fix those keys (`trainwright validate {path}` explains each).",
                         problems=[p.render() for p in problems])
     model = describe_model(str(config["model"]["name_or_path"]), Path.cwd())
     if model.num_parameters is None:
@@ -116,6 +130,9 @@ def estimate_for_file(path: Path, gpu_name: str | None):
     if train_file is not None:
         facts = inspect_data_file(train_file, train_file.parent)
         rows = facts.rows
+        if rows and not config["data"].get("validation_file"):
+            # train.py carves the validation split out of the training file.
+            rows = int(rows * (1 - float(config["data"].get("validation_fraction") or 0.0)))
         words = facts.text_length_words.get("p50")
         mean_tokens = words * 1.4 + 2 if words is not None else None
     return estimate_config(config, model, gpu, hardware.ram_mib, rows, mean_tokens)
