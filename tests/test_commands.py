@@ -62,3 +62,11 @@ def test_estimate_counts_the_rows_training_uses(tmp_path, tiny_bert, monkeypatch
     assert main(["estimate", "--gpu", "t4"]) == 0
     output = capsys.readouterr().out
     assert "about 0 s" not in output and "Time per epoch: under a second" in output
+
+
+def test_help_lists_every_command_whole(capsys):
+    assert main(["--help"]) == 0
+    commands = capsys.readouterr().out.split("Commands:")[1]
+    assert "..." not in commands and "…" not in commands
+    for command in ("init", "inspect", "validate", "estimate", "env"):
+        assert f"  {command} " in commands

@@ -44,13 +44,14 @@ Examples:
 """
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="trainwright")
 def cli() -> None:
     """Look at an ML project and write a tuned, verified training setup."""
 
 
-@cli.command(epilog=INIT_EXAMPLES)
+@cli.command(epilog=INIT_EXAMPLES,
+             short_help="Write a training setup: discover, plan, write, verify.")
 @click.argument("training_type", required=False)
 @click.argument("project", default=".", required=False)
 @click.option("--model", help="model name on the Hub or a local folder")
@@ -143,7 +144,7 @@ def init(training_type: str | None, project: str, model: str | None, data_paths:
     return 0
 
 
-@cli.command()
+@cli.command(short_help="Show what discovery finds in a project (read-only).")
 @click.argument("project", default=".", required=False)
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 def inspect(project: str, as_json: bool) -> int:
@@ -192,7 +193,8 @@ def inspect(project: str, as_json: bool) -> int:
     return 0
 
 
-@cli.command(epilog="""
+@cli.command(short_help="Check a config against the schema and the installed transformers.",
+             epilog="""
 Examples:
 
 \b
@@ -232,7 +234,7 @@ def validate(config: str | None, fix: bool, schema: bool, as_json: bool) -> int:
     return 1 if report.errors else 0
 
 
-@cli.command()
+@cli.command(short_help="Memory and time of a config on a GPU, and the batch that fits.")
 @click.argument("config", required=False)
 @click.option("--gpu", help="estimate for this GPU (t4, a100-80gb, h100, ...) instead of this "
               "machine's")
