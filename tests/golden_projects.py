@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shlex
+import tempfile
 from pathlib import Path
 
 from builders import (
@@ -28,6 +30,11 @@ from trainwright.pipeline import prepare
 from trainwright.planning import Options
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
+
+# Where a Hub model loads from depends on the machine (its cache, its network): goldens are
+# rendered as on an offline machine with an empty Hugging Face cache, wherever they run.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_HUB_CACHE"] = tempfile.mkdtemp(prefix="golden-hf-cache-")
 
 CPU = Hardware(gpus=(), mps=False, cpu_cores=8, cpu_bf16=False, ram_mib=32_000, source="golden")
 A100 = Hardware(gpus=(GPU("NVIDIA A100-SXM4-80GB", 81_920, (8, 0)),), mps=False, cpu_cores=16,

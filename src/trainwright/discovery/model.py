@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+from trainwright.discovery.availability import (
+    ModelAvailability,
+    cached_snapshot,
+    model_availability,
+)
 
 # Hub models that are common defaults, for planning when they are not available locally.
 KNOWN_MODELS = {
@@ -43,6 +49,7 @@ class ModelFacts:
     has_local_tokenizer: bool
     source: str  # config.json | built-in table | unknown
     has_chat_template: bool | None = None  # None: the tokenizer is not available locally
+    availability: ModelAvailability | None = None  # where it loads from, or why it cannot
 
 
 GATED_MLP_TYPES = {"llama", "mistral", "mixtral", "qwen2", "qwen3", "gemma", "gemma2", "phi3",
@@ -85,7 +92,14 @@ def _local_model_dir(name_or_path: str, root: Path) -> Path | None:
 
 
 def describe_model(name_or_path: str, root: Path) -> ModelFacts:
-    local = _local_model_dir(name_or_path, root)
+    folder = _local_model_dir(name_or_path, root)
+    availability = model_availability(name_or_path, str(folder) if folder else None)
+    # A Hub model in the Hugging Face cache is read from there, as transformers will load it.
+    facts = _describe(name_or_path, folder or cached_snapshot(name_or_path))
+    return replace(facts, availability=availability)
+
+
+def _describe(name_or_path: str, local: Path | None) -> ModelFacts:
     if local is not None:
         try:
             config = json.loads((local / "config.json").read_text(encoding="utf-8"))

@@ -16,6 +16,7 @@ from typing import Any
 
 from trainwright import __version__
 from trainwright.discovery.architecture import Architecture
+from trainwright.discovery.availability import download_fix
 from trainwright.discovery.model import ModelFacts
 from trainwright.discovery.models import Hardware, ProjectFacts
 from trainwright.errors import UserError
@@ -100,7 +101,8 @@ def model_name_choice(inputs: PlanInputs) -> Choice:
     """model.name_or_path with the reason it was chosen, its size and where it loads from."""
     model, chosen = inputs.model, inputs.model_choice
     size = f"{format_count(model.num_parameters)} parameters, " if model.num_parameters else ""
-    where = "a local folder" if model.local_path else "from the Hugging Face Hub"
+    where = model.availability.detail if model.availability else (
+        "a local folder" if model.local_path else "from the Hugging Face Hub")
     return replace(chosen, value=model.name_or_path, reason=f"{chosen.reason} ({size}{where})")
 
 
@@ -368,6 +370,11 @@ def script_for(inputs: PlanInputs, template: str, model_class: str) -> Script:
 def plan_warnings(inputs: PlanInputs) -> tuple[str, ...]:
     facts = inputs.facts
     warnings = [str(problem) for problem in inputs.data.train.problems]
+    availability = inputs.model.availability
+    if availability is not None and not availability.loadable:
+        name = inputs.model.name_or_path
+        warnings.append(f"The model {name} is {availability.detail}: train.py will not be able "
+                        f"to load it. Fix: {download_fix(name)}.")
     if facts.framework.chosen in {"tensorflow", "jax"}:
         warnings.append(
             f"This project uses {facts.framework.chosen}. transformers 5 trains with PyTorch "

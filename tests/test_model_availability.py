@@ -1,0 +1,63 @@
+"""Where the model loads from is known at init: a local folder, the Hugging Face cache, the
+Hub, or nowhere (said plainly, with the fix)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from builders import labelled_texts, write_csv
+from trainwright.discovery.availability import ModelAvailability, model_availability
+from trainwright.discovery.model import describe_model
+from trainwright.discovery.models import Hardware
+from trainwright.pipeline import prepare
+from trainwright.planning import Options
+
+CPU = Hardware(gpus=(), mps=False, cpu_cores=4, cpu_bf16=False, ram_mib=16_000, source="test")
+
+
+def cache_model(cache, name, folder):
+    """Lay a model folder out as huggingface_hub caches a download."""
+    snapshot = cache / f"models--{name.replace('/', '--')}" / "snapshots" / "abc123"
+    shutil.copytree(folder, snapshot)
+    return snapshot
+
+
+def test_a_cached_hub_model_is_read_from_the_cache(tmp_path, tiny_bert, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    cache_model(tmp_path / "hub", "someone/tiny-bert", tiny_bert)
+    model = describe_model("someone/tiny-bert", tmp_path)
+    assert model.availability.kind == ModelAvailability.CACHED
+    config = json.loads((tiny_bert / "config.json").read_text())
+    assert model.hidden_size == config["hidden_size"]  # its facts come from the cached config
+    write_csv(tmp_path / "data" / "train.csv", labelled_texts(120))
+    plan = prepare("classification", tmp_path, Options(model="someone/tiny-bert"),
+                   hardware=CPU).plan
+    assert "in the Hugging Face cache" in plan.sections["model"]["name_or_path"].reason
+    assert not any("cannot" in warning for warning in plan.warnings)
+
+
+def test_a_model_that_cannot_be_loaded_is_said_with_the_fix(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    write_csv(tmp_path / "data" / "train.csv", labelled_texts(120))
+    plan = prepare("classification", tmp_path, Options(model="someone/not-downloaded"),
+                   hardware=CPU).plan
+    (warning,) = [w for w in plan.warnings if "someone/not-downloaded" in w]
+    assert "HF_HUB_OFFLINE is set" in warning and "will not be able to load it" in warning
+    assert "hf download someone/not-downloaded --local-dir models/not-downloaded" in warning
+
+
+def test_an_unreachable_hub_is_told_apart_from_offline_mode(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
+    found = model_availability("someone/model", None)
+    assert found.kind == ModelAvailability.UNAVAILABLE
+    assert "cannot be reached" in found.detail
+
+
+def test_a_local_folder_needs_no_network(tmp_path, tiny_bert, monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    assert describe_model(str(tiny_bert), tmp_path).availability.kind == ModelAvailability.LOCAL
