@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from golden_projects import GOLDEN_DIR, SHAPES, render_shape  # noqa: E402
+from golden_projects import GOLDEN_DIR, SHAPES, render_shape
 
 
 def regenerate(target: Path) -> dict[str, int]:

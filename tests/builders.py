@@ -214,3 +214,79 @@ def smollm2_instruct_folder(folder: Path) -> Path:
     plain.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def chat_prompt_completion_rows(count: int, seed: int = 0) -> list[dict]:
+    """The questions in TRL's conversational prompt-completion format: the system and user
+    messages are the prompt, the assistant's answer the completion."""
+    return [{"prompt": row["messages"][:2], "completion": row["messages"][2:]}
+            for row in chat_rows(count, seed)]
+
+
+def sharegpt_rows(count: int, seed: int = 0) -> list[dict]:
+    """The questions as ShareGPT conversations (from / value, roles system / human / gpt)."""
+    roles = {"system": "system", "user": "human", "assistant": "gpt"}
+    return [{"conversations": [{"from": roles[m["role"]], "value": m["content"]}
+                               for m in row["messages"]]} for row in chat_rows(count, seed)]
+
+
+def prompt_completion_rows(count: int, seed: int = 0) -> list[dict]:
+    """The questions in TRL's standard prompt-completion format (plain strings)."""
+    return [{"prompt": row["instruction"] + " ", "completion": row["output"]}
+            for row in instruction_rows(count, seed)]
+
+
+def document_summary_rows(count: int, seed: int = 0) -> list[dict]:
+    """Documents of templated sentences whose summary is their first sentence."""
+    return [{"document": document, "summary": document.split(" . ")[0] + " ."}
+            for document in corpus_documents(count, seed)]
+
+
+QUEUES = {"billing": ["invoice", "charged", "refund", "payment"],
+          "tech": ["crashes", "error", "login", "bug"],
+          "sales": ["pricing", "discount", "upgrade", "quote"],
+          "returns": ["return", "exchange", "label", "parcel"]}
+
+
+def ticket_rows(rows: int, seed: int = 0) -> list[tuple[str, str, str, str]]:
+    """Support tickets: message, priority, channel, routed_queue. Three columns could be the
+    label; only routed_queue follows from the message."""
+    generator = random.Random(seed)
+    data = []
+    for _ in range(rows):
+        queue = generator.choice(list(QUEUES))
+        words = generator.choices(FILLER, k=generator.randint(5, 14))
+        for _ in range(generator.randint(1, 2)):
+            words.insert(generator.randrange(len(words) + 1), generator.choice(QUEUES[queue]))
+        data.append((" ".join(words), generator.choice(["low", "medium", "high"]),
+                     generator.choice(["email", "chat", "phone"]), queue))
+    return data
+
+
+def rated_texts(rows: int, seed: int = 0) -> list[tuple[str, float]]:
+    """Reviews whose rating is 2 + 1.5 x the number of positive words (0-4), plus noise: a
+    float target with hundreds of distinct values that a tiny model can learn."""
+    generator = random.Random(seed)
+    data = []
+    for _ in range(rows):
+        count = generator.randint(0, 4)
+        words = generator.choices(FILLER, k=generator.randint(4, 12))
+        for _ in range(count):
+            words.insert(generator.randrange(len(words) + 1),
+                         generator.choice(CLASS_WORDS["positive"]))
+        data.append((" ".join(words), round(2.0 + 1.5 * count + generator.uniform(-0.3, 0.3), 3)))
+    return data
+
+
+def tagged_texts(rows: int, seed: int = 0) -> list[tuple[str, list[str]]]:
+    """Texts with any of the tags positive / negative / question (each in about a third of the
+    rows, none in some), each tag shown by one of its class words."""
+    generator = random.Random(seed)
+    data = []
+    for _ in range(rows):
+        tags = [tag for tag in CLASS_WORDS if generator.random() < 0.35]
+        words = generator.choices(FILLER, k=generator.randint(4, 12))
+        for tag in tags:
+            words.insert(generator.randrange(len(words) + 1), generator.choice(CLASS_WORDS[tag]))
+        data.append((" ".join(words), tags))
+    return data

@@ -20,7 +20,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
 from builders import build_tiny_bert, labelled_texts
 
 # Never reach for a model hub from the tests.

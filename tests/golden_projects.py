@@ -16,13 +16,19 @@ from builders import (
     build_chat_llama,
     build_tiny_bert,
     build_tiny_llama,
+    chat_prompt_completion_rows,
     chat_rows,
     corpus_documents,
     instruction_rows,
     labelled_texts,
+    prompt_completion_rows,
+    rated_texts,
+    sharegpt_rows,
+    tagged_texts,
     write_csv,
     write_jsonl,
 )
+
 from trainwright.config.fields import FieldSpec
 from trainwright.discovery.dependencies import KNOWN_TRAINING_ARGUMENT_FIELDS
 from trainwright.discovery.models import GPU, Dependencies, Dependency, Hardware
@@ -152,18 +158,73 @@ def build_from_scratch(root: Path) -> tuple[Options, Hardware]:
     return Options(model="models/tiny-llama", from_scratch=True), CPU
 
 
+def build_sharegpt_sft(root: Path) -> tuple[Options, Hardware]:
+    """ShareGPT conversations (from / value) and the local Llama with a chat template: the
+    roles mapped by data.role_map, LoRA on the assistant turns, on a CPU."""
+    rows = sharegpt_rows(200, seed=111)
+    write_jsonl(root / "data" / "train.jsonl", rows)
+    build_chat_llama(root / "models" / "chat-llama",
+                     [message["value"] for row in rows for message in row["conversations"]])
+    return Options(model="models/chat-llama"), CPU
+
+
+def build_chat_prompt_completion_sft(root: Path) -> tuple[Options, Hardware]:
+    """TRL's conversational prompt-completion rows: the prompt's messages are context, the
+    completion's assistant turns are learned; on an A100."""
+    rows = chat_prompt_completion_rows(200, seed=121)
+    write_jsonl(root / "data" / "train.jsonl", rows)
+    build_chat_llama(root / "models" / "chat-llama",
+                     [m["content"] for row in rows for m in row["prompt"] + row["completion"]])
+    return Options(model="models/chat-llama"), A100
+
+
+def build_prompt_completion_sft(root: Path) -> tuple[Options, Hardware]:
+    """TRL's standard prompt-completion strings: the prompt text, then the completion and the
+    end-of-sequence token, no chat template; on a CPU."""
+    rows = prompt_completion_rows(200, seed=131)
+    write_jsonl(root / "data" / "train.jsonl", rows)
+    build_tiny_llama(root / "models" / "tiny-llama",
+                     [row["prompt"] + row["completion"] for row in rows])
+    return Options(model="models/tiny-llama"), CPU
+
+
+def build_regression(root: Path) -> tuple[Options, Hardware]:
+    """A float rating beside the review text: a regressor with a standardised target, on a
+    CPU."""
+    write_csv(root / "data" / "reviews.csv", rated_texts(300, seed=141),
+              header=("review", "rating"))
+    return Options(model="distilbert/distilbert-base-uncased"), CPU
+
+
+def build_multi_label(root: Path) -> tuple[Options, Hardware]:
+    """Topics joined by '|' in one column: one output per label, pos_weight from the counts
+    and a tuned threshold, on an A100."""
+    rows = [(text, "|".join(tags)) for text, tags in tagged_texts(400, seed=151)]
+    write_csv(root / "data" / "posts.csv", rows, header=("text", "topics"))
+    return Options(model="google-bert/bert-base-uncased"), A100
+
+
 SHAPES = {"flat": build_flat, "laid_out": build_laid_out, "corpus": build_corpus,
           "instructions": build_instructions, "labelled_lora": build_labelled_lora,
           "chat_sft": build_chat_sft, "causal_lm_lora": build_causal_lm_lora,
-          "freeze": build_freeze, "full": build_full, "from_scratch": build_from_scratch}
+          "freeze": build_freeze, "full": build_full, "from_scratch": build_from_scratch,
+          "sharegpt_sft": build_sharegpt_sft,
+          "chat_prompt_completion_sft": build_chat_prompt_completion_sft,
+          "prompt_completion_sft": build_prompt_completion_sft,
+          "regression": build_regression, "multi_label": build_multi_label}
 TASKS = {"flat": "classification", "laid_out": "classification", "corpus": "generation",
          "instructions": "fine-tuning", "labelled_lora": "fine-tuning",
          "chat_sft": "fine-tuning", "causal_lm_lora": "fine-tuning", "freeze": "fine-tuning",
-         "full": "fine-tuning", "from_scratch": "generation"}
+         "full": "fine-tuning", "from_scratch": "generation", "sharegpt_sft": "fine-tuning",
+         "chat_prompt_completion_sft": "fine-tuning", "prompt_completion_sft": "fine-tuning",
+         "regression": "classification", "multi_label": "classification"}
 
 # The `init` flag of each Options field a shape may set, in the order a user would type them.
 FLAGS = {"model": "--model", "data_paths": "--data", "text_column": "--text-column",
-         "label_column": "--label-column", "method": "--method",
+         "label_column": "--label-column", "label_kind": "--label-kind",
+         "data_format": "--data-format",
+         "prompt_column": "--prompt-column", "response_column": "--response-column",
+         "method": "--method",
          "target_modules": "--target-modules", "from_scratch": "--from-scratch",
          "target_gpu": "--target-gpu", "target_gpu_memory": "--target-gpu-memory",
          "num_gpus": "--num-gpus", "output_dir": "--output-dir", "report_to": "--report-to"}

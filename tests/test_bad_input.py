@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from builders import labelled_texts, write_csv
 
 

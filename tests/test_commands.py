@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from builders import labelled_texts, write_csv
+
 from trainwright.cli import main
 from trainwright.discovery.models import Hardware
 from trainwright.pipeline import prepare

@@ -357,7 +357,7 @@ def test_missing_labels_are_reported(tmp_path):
 # Which files are data
 # ---------------------------------------------------------------------------------------------
 
-def test_only_data_areas_are_searched(tmp_path):
+def test_data_is_looked_for_everywhere_but_outputs_and_files_that_are_not_data(tmp_path):
     write_rows(tmp_path / "reviews.csv", REVIEWS)
     write_rows(tmp_path / "data" / "a.csv", REVIEWS)
     write_rows(tmp_path / "datasets" / "nested" / "b.csv", REVIEWS)
@@ -368,7 +368,9 @@ def test_only_data_areas_are_searched(tmp_path):
     (tmp_path / "requirements-dev.txt").write_text("pytest\n")
     (tmp_path / "README.txt").write_text("How to train.\n")
     (tmp_path / "LICENSE.txt").write_text("MIT\n")
-    assert set(data_by_path(tmp_path)) == {"reviews.csv", "data/a.csv", "datasets/nested/b.csv"}
+    (tmp_path / "src" / "settings.json").write_text('{\n  "debug": true\n}\n')  # no rows
+    assert set(data_by_path(tmp_path)) == {"reviews.csv", "data/a.csv", "datasets/nested/b.csv",
+                                           "src/fixtures/x.csv", "tests/fixtures/y.csv"}
 
 
 def test_requirements_with_underscore_is_not_data(tmp_path):

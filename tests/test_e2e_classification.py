@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from builders import labelled_texts, write_csv
+
 from trainwright.cli import main
 
 
@@ -81,6 +81,21 @@ def test_saved_model_reloads_with_its_labels(trained):
     batch = tokenizer(["I love it, wonderful and perfect"], return_tensors="pt")
     assert model(**batch).logits.shape == (1, 3)
     assert (output / "classification_report.txt").read_text().count("question") >= 1
+
+
+def test_a_quick_check_after_a_finished_run_leaves_it_byte_for_byte(trained):
+    project, metrics, result = trained
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert metrics["full_run"] is True
+    output = project / "outputs" / "classification"
+    kept = {path: path.read_bytes() for path in output.glob("*") if path.is_file()}
+    check = run_script(project, "--max-steps", "2", "--max-samples", "40")
+    assert check.returncode == 0, check.stderr[-3000:]
+    assert "holds a finished run: this quick check trains afresh in" in check.stderr
+    assert {path: path.read_bytes() for path in kept} == kept  # model and metrics untouched
+    quick = json.loads((output / "quick-check" / "final_metrics.json").read_text())
+    assert quick["full_run"] is False and quick["resumed_from"] is None
+    assert quick["global_step"] == 2  # it trained its 2 steps, not resumed past its end
 
 
 def test_a_second_run_resumes_from_the_checkpoint(project):

@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from safetensors.torch import load_file
-
 from builders import (
     build_chat_llama,
     build_tiny_bert,
@@ -26,6 +24,8 @@ from builders import (
     write_csv,
     write_jsonl,
 )
+from safetensors.torch import load_file
+
 from trainwright.cli import main
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from builders import build_tiny_llama, corpus_documents
+
 from trainwright.cli import main
 
 

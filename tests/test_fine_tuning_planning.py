@@ -6,14 +6,13 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from test_planning import A100, CPU, T4, data_file, facts
 
 from trainwright.discovery.architecture import Architecture, LinearLayer
 from trainwright.discovery.model import ModelFacts
 from trainwright.discovery.models import DataShape, Dependency
 from trainwright.errors import UserError
 from trainwright.planning import Options, plan
-
-from test_planning import A100, CPU, T4, data_file, facts
 
 HIDDEN, MLP, LAYERS, VOCAB = 4096, 11008, 32, 32000
 

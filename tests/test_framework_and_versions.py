@@ -4,8 +4,8 @@ config targets the newest version trainwright knows and says so."""
 from __future__ import annotations
 
 import pytest
-
 from builders import labelled_texts, write_csv
+
 from trainwright import NEWEST_KNOWN_TRANSFORMERS
 from trainwright.cli import main
 from trainwright.discovery.dependencies import KNOWN_TRAINING_ARGUMENT_FIELDS

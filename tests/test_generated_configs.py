@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import yaml
-
 from builders import (
     build_tiny_llama,
     chat_rows,
@@ -19,6 +18,7 @@ from builders import (
     write_csv,
     write_jsonl,
 )
+
 from trainwright.config.check import estimate_for_file
 from trainwright.config.fields import installed_field_specs
 from trainwright.config.validate import validate_config, validate_search_space

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from golden_projects import GOLDEN_DIR, KNOWN_SPECS, SHAPES, TASKS, render_shape
+
 from trainwright.config.validate import validate_config, validate_search_space
 
 REGENERATE = "python scripts/regenerate_golden.py"
@@ -60,6 +60,11 @@ REGENERATE_COMMANDS = {
     "freeze": "trainwright init fine-tuning . --model models/tiny-llama --method freeze",
     "full": "trainwright init fine-tuning . --model models/tiny-bert --method full",
     "from_scratch": "trainwright init generation . --model models/tiny-llama --from-scratch",
+    "sharegpt_sft": "trainwright init fine-tuning . --model models/chat-llama",
+    "chat_prompt_completion_sft": "trainwright init fine-tuning . --model models/chat-llama",
+    "prompt_completion_sft": "trainwright init fine-tuning . --model models/tiny-llama",
+    "regression": "trainwright init classification . --model distilbert/distilbert-base-uncased",
+    "multi_label": "trainwright init classification . --model google-bert/bert-base-uncased",
 }
 
 
@@ -154,3 +159,30 @@ def test_a_fine_tuning_script_holds_only_the_code_of_its_method(shape, rendered)
     assert all(code in script for code in needed), (method, needed)
     assert not [code for code in absent if code in script], method
     assert f'METHOD = "{method}"' in script  # checked against adapter.method at start
+
+
+# What the script of each fine-tuning data format holds, and what it must not.
+FORMAT_CODE = {
+    "chat": ({"apply_chat_template", "check_messages"},
+             {"role_map", "learned_from", "encode_example"}),
+    "sharegpt": ({"apply_chat_template", 'data["role_map"]'}, {"learned_from", "encode_example"}),
+    "chat_prompt_completion": ({"apply_chat_template", "learned_from=len(prompt)"},
+                               {"role_map", "encode_example"}),
+    "prompt_completion": ({"encode_example", "tokenizer.eos_token_id"},
+                          {"apply_chat_template", "FALLBACK_CHAT_TEMPLATE", "ROLES", "role_map"}),
+    "instruction": ({"apply_chat_template", "FALLBACK_CHAT_TEMPLATE"},
+                    {"role_map", "learned_from", "check_messages", "encode_example"}),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(s for s in SHAPES if TASKS[s] == "fine-tuning"))
+def test_an_sft_script_holds_only_the_code_of_its_data_format(shape, rendered):
+    files = rendered(shape)
+    data = yaml.safe_load(_config_of(files))["data"]
+    script = next(text for path, text in files.items() if path.endswith("train.py"))
+    if data["objective"] != "sft":  # no data format: none of the SFT row code
+        assert "apply_chat_template" not in script and "encode_example" not in script
+        return
+    needed, absent = FORMAT_CODE[data["format"]]
+    assert all(code in script for code in needed), (data["format"], needed)
+    assert not [code for code in absent if code in script], data["format"]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from builders import labelled_texts, write_csv
+
 from trainwright.cli import main
 from trainwright.config.fields import installed_field_specs
 from trainwright.config.validate import validate_config

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from test_planning import A100, CPU, T4, data_file, facts, training
 
 from trainwright.discovery.model import describe_model
 from trainwright.errors import UserError
@@ -16,8 +17,6 @@ from trainwright.planning.memory import (
     estimate_memory,
     loaded_model_memory,
 )
-
-from test_planning import A100, CPU, T4, data_file, facts, training
 
 MARGIN = 0.15
 
@@ -129,6 +128,7 @@ def test_estimate_command_reports_components_fit_and_time(tmp_path, capsys):
     import json
 
     from golden_projects import build_laid_out
+
     from trainwright.cli import main
     from trainwright.pipeline import prepare
     from trainwright.write import apply_changes
@@ -148,8 +148,8 @@ def test_estimate_command_reports_components_fit_and_time(tmp_path, capsys):
 @pytest.mark.e2e  # a whole `trainwright init`: it checks TrainingArguments in a child process
 def test_init_plans_for_a_target_gpu(tmp_path, capsys):
     import yaml
-
     from builders import labelled_texts, write_csv
+
     from trainwright.cli import main
 
     write_csv(tmp_path / "data" / "train.csv", labelled_texts(100))

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
 from builders import labelled_texts, write_csv
+
 from trainwright.discovery.availability import ModelAvailability, model_availability
 from trainwright.discovery.model import describe_model
 from trainwright.discovery.models import Hardware
@@ -61,3 +63,26 @@ def test_an_unreachable_hub_is_told_apart_from_offline_mode(tmp_path, monkeypatc
 def test_a_local_folder_needs_no_network(tmp_path, tiny_bert, monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
     assert describe_model(str(tiny_bert), tmp_path).availability.kind == ModelAvailability.LOCAL
+
+
+@pytest.mark.e2e  # runs init and the generated train.py
+def test_train_py_stops_at_once_with_the_fix_when_the_model_cannot_load(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    import time
+
+    from trainwright.cli import main
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    write_csv(tmp_path / "data" / "train.csv", labelled_texts(60))
+    assert main(["init", "classification", str(tmp_path), "--model", "someone/absent"]) == 0
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "train.py"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert result.returncode == 2
+    assert time.perf_counter() - started < 30  # no download retries
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert "someone/absent is not a local folder and not in the Hugging Face cache" in line
+    assert "hf download someone/absent --local-dir models/absent" in line
+    assert "Traceback" not in result.stderr

@@ -35,7 +35,7 @@ def data_file(counts=None, rows=None, words_p99=40, split="train", path="data/tr
     return DataFile(path=path, format="csv", split=split, size_bytes=1_000_000,
                     rows=rows or sum(counts.values()), columns=("text", "label"),
                     text_column="text", label_column="label", label_counts=counts,
-                    text_length_chars={"p99": words_p99 * 6},
+                    text_length_chars={"p50": words_p99 * 2, "p99": words_p99 * 6},
                     text_length_words={"p50": words_p99 // 3, "p99": words_p99},
                     sampled_rows=1000)
 
@@ -187,7 +187,13 @@ def test_existing_training_config_is_the_starting_point():
     assert the_plan.value("training", "learning_rate") == 1e-5
     assert the_plan.value("training", "seed") == 7
     assert the_plan.value("data", "max_length") == 200
-    assert "kept from the existing" in the_plan.sections["training"]["learning_rate"].reason
+    kept = the_plan.sections["training"]["learning_rate"]
+    assert kept.reason.startswith("kept from the existing")
+    # The reason is this run's: what its facts would plan, and why.
+    fresh = plan("classification", facts(), BERT_BASE, Options()).sections["training"]
+    assert f"it would be {fresh['learning_rate'].value!r}" in kept.reason
+    assert fresh["learning_rate"].reason in kept.reason
+    assert kept.comment == "kept from the existing training_config.yaml"
 
 
 def test_files_follow_the_project_layout():

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 import yaml
-
 from builders import chat_rows, smollm2_instruct_folder, write_jsonl
+
 from trainwright.cli import main
 
 pytestmark = pytest.mark.slow

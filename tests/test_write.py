@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from builders import labelled_texts, write_csv
+
 from trainwright.cli import main
 from trainwright.write import apply_changes, gitignore_content, plan_changes
 

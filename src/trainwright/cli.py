@@ -19,6 +19,7 @@ from trainwright.config.check import check_config, estimate_for_file, find_confi
 from trainwright.config.fields import installed_field_specs
 from trainwright.config.schema import json_schema
 from trainwright.discovery import discover
+from trainwright.discovery.data_shape import SFT_FORMATS
 from trainwright.discovery.dependencies import (
     REQUIRED_FOR_TRAINING,
     install_command,
@@ -28,6 +29,8 @@ from trainwright.discovery.hardware import probe_hardware
 from trainwright.errors import AmbiguousChoice, TrainwrightError, UserError
 from trainwright.pipeline import prepare, start_probe, write_and_verify
 from trainwright.planning import Options
+from trainwright.planning.label_columns import label_candidates
+from trainwright.planning.ranking import rank as rank_data
 from trainwright.tasks import IMPLEMENTED_TYPES, TRAINING_TYPES, resolve_training_type
 from trainwright.verify import smoke_run
 
@@ -55,9 +58,18 @@ def cli() -> None:
 @click.argument("training_type", required=False)
 @click.argument("project", default=".", required=False)
 @click.option("--model", help="model name on the Hub or a local folder")
-@click.option("--data", "data_paths", multiple=True, help="data file or folder (repeatable)")
+@click.option("--data", "data_paths", multiple=True,
+              help="the data instead of what discovery ranks first: a file, a folder, a quoted "
+              "glob ('data/train-*.parquet') or a Hub dataset name (owner/name); repeat it for "
+              "each split")
 @click.option("--text-column", help="column that holds the text")
 @click.option("--label-column", help="column that holds the label")
+@click.option("--label-kind", type=click.Choice(["single-label", "multi-label", "regression"]),
+              help="classification: what the labels are (default: from their values, explained)")
+@click.option("--data-format", type=click.Choice(SFT_FORMATS),
+              help="fine-tuning: how the rows are read (default: from the columns, explained)")
+@click.option("--prompt-column", help="fine-tuning: the column of the prompt (the context)")
+@click.option("--response-column", help="fine-tuning: the column that is learned")
 @click.option("--output-dir", help="where training writes checkpoints and the model")
 @click.option("--report-to", type=click.Choice(["none", "tensorboard", "wandb"]),
               help="experiment tracker (default: tensorboard when installed)")
@@ -77,7 +89,9 @@ def cli() -> None:
 @click.option("--smoke", is_flag=True, help="run train.py for a few steps after writing")
 @click.option("--yes", "-y", is_flag=True, help="never ask; fail instead of prompting")
 def init(training_type: str | None, project: str, model: str | None, data_paths: tuple[str, ...],
-         text_column: str | None, label_column: str | None, output_dir: str | None,
+         text_column: str | None, label_column: str | None, label_kind: str | None,
+         data_format: str | None,
+         prompt_column: str | None, response_column: str | None, output_dir: str | None,
          report_to: str | None, target_gpu: str | None, target_gpu_memory: str | None,
          num_gpus: int, from_scratch: bool, method: str | None, target_modules: str | None,
          dry_run: bool, force: bool, smoke: bool, yes: bool) -> int:
@@ -85,10 +99,13 @@ def init(training_type: str | None, project: str, model: str | None, data_paths:
     PROJECT."""
     task = resolve_training_type(training_type or _ask_training_type(yes))
     options = Options(model=model, data_paths=data_paths, text_column=text_column,
-                      label_column=label_column, output_dir=output_dir, report_to=report_to,
+                      label_column=label_column, label_kind=label_kind, output_dir=output_dir,
+                      report_to=report_to,
                       target_gpu=target_gpu, target_gpu_memory=target_gpu_memory,
                       num_gpus=num_gpus, from_scratch=from_scratch, method=method,
                       task_alias=training_type,
+                      data_format=data_format, prompt_column=prompt_column,
+                      response_column=response_column,
                       target_modules=tuple(name.strip() for name in (target_modules or "")
                                            .split(",") if name.strip()))
     with contextlib.ExitStack() as stack:
@@ -106,10 +123,14 @@ def init(training_type: str | None, project: str, model: str | None, data_paths:
                 if yes or not sys.stdin.isatty():
                     raise
                 answer = _ask(ambiguity)
-                options = dataclasses.replace(options, **{ambiguity.option: answer})
+                current = getattr(options, ambiguity.option)  # data_paths is a tuple
+                value = (answer,) if isinstance(current, tuple) else answer
+                options = dataclasses.replace(options, **{ambiguity.option: value})
                 answers += [ambiguity.flag, answer]
         for warning in prepared.plan.warnings:
             errors.print(f"[yellow]warning:[/] {warning}")
+        for note in prepared.facts.notes:  # how the data was found, when it matters
+            errors.print(f"note: {note}", markup=False)
         if dry_run:
             return _show_dry_run(prepared)
         probe = start_probe(prepared)
@@ -151,12 +172,18 @@ def inspect(project: str, as_json: bool) -> int:
     """Show what discovery finds in PROJECT (read-only)."""
     with errors.status("Looking at the project...") as status:
         facts = discover(project, progress=lambda m: status.update(f"Looking: {m}"))
+    ranking = rank_data(facts.data)
     if as_json:
         document = dataclasses.asdict(facts)
         document["root"] = str(facts.root)
+        document["data_ranking"] = [{"path": r.data.path, "score": r.score,
+                                     "evidence": list(r.evidence)} for r in ranking]
         document["dependencies"].pop("training_argument_fields")
         for data in document["data"]:
             data.pop("sample_texts", None)
+            for shape in (data.get("shape"), *data.get("other_shapes", ())):
+                if shape:
+                    shape.pop("sample_texts", None)
         click.echo(json.dumps(document, indent=2, default=str))
         return 0
     console.print(f"[bold]{facts.root}[/] ({facts.files_scanned:,} files)")
@@ -168,14 +195,22 @@ def inspect(project: str, as_json: bool) -> int:
                       markup=False)
     table = Table("data file", "split", "rows", "holds", "text", "label", "classes",
                   "words p50/p99")
-    for data in facts.data:
+    ranked = [r.data for r in ranking]
+    for data in ranked + [d for d in facts.data if not d.readable]:
         words = data.text_length_words
         table.add_row(data.path, data.split or "-", f"{data.rows:,}" if data.rows else "-",
-                      data.shape.kind if data.shape else "-",
-                      data.text_column or "-", data.label_column or "-",
-                      ", ".join(f"{k} {v}" for k, v in list(data.label_counts.items())[:6]),
+                      " or ".join(s.kind for s in (data.shape, *data.other_shapes) if s) or "-",
+                      data.text_column or "-", *_label_cells(data),
                       f"{words.get('p50', '-')}/{words.get('p99', '-')}")
     console.print(table if facts.data else "No data files found.")
+    if ranking:
+        console.print("Training data candidates, most plausible first (init trains on the first "
+                      "train or unnamed split; --data overrides):")
+    for number, item in enumerate(ranking, start=1):
+        console.print(f"  {number}. {item.data.path} (score {item.score:g}): "
+                      + "; ".join(item.evidence), markup=False)
+    for note in facts.notes:
+        console.print(f"  [yellow]note:[/] {note}")
     for data in facts.data:
         rows = [f"{data.path} {row}" for row in (data.shape.row_problems if data.shape else ())]
         for problem in (*data.problems, *rows):
@@ -278,6 +313,17 @@ def env() -> int:
 # ---------------------------------------------------------------------------------------------
 
 
+def _label_cells(data) -> tuple[str, str]:
+    """The label column as init would choose it and its classes; or, when init would ask,
+    every candidate."""
+    candidates, named = label_candidates(data)
+    if not candidates:
+        return "-", ""
+    if named or len(candidates) == 1:
+        return candidates[0].column.name, candidates[0].evidence
+    return " or ".join(a.column.name for a in candidates) + " (init asks)", ""
+
+
 def _show_dry_run(prepared) -> int:
     _print_plan_table(prepared.plan)
     _print_files(prepared.changes, dry_run=True)
@@ -324,7 +370,28 @@ def _print_files(changes, dry_run: bool) -> None:
     console.print(table)
 
 
+# The choices inferred from the data, shown with their evidence and the flag that overrides
+# them (in their reasons) before the hyperparameters.
+INFERRED = (("data", "train_file"), ("data", "validation_file"), ("data", "test_file"),
+            ("data", "objective"), ("data", "format"),
+            ("data", "prompt_column"), ("data", "response_column"),
+            ("data", "text_column"), ("data", "label_column"), ("data", "label_kind"))
+
+
+def _print_inferred(plan) -> None:
+    table = Table("choice", "value", "evidence", title="Inferred from the data")
+    for section, key in INFERRED:
+        choice = plan.sections.get(section, {}).get(key)
+        if choice is not None:
+            value = ", ".join(choice.value) if isinstance(choice.value, list) else \
+                "none" if choice.value is None else str(choice.value)
+            table.add_row(key, value, choice.reason)
+    if table.row_count:
+        console.print(table)
+
+
 def _print_plan_table(plan) -> None:
+    _print_inferred(plan)
     table = Table("setting", "value", "why", title="Key hyperparameters")
     training = plan.sections["training"]
     keys = ("learning_rate", "num_train_epochs", "per_device_train_batch_size",
@@ -371,7 +438,8 @@ def _print_next_steps(prepared) -> None:
             where = root
         console.print(f"  cd {shlex.quote(str(where))}")
     if missing:
-        console.print("  pip install -r requirements-training.txt")
+        for command in plan.install_commands:
+            console.print(f"  {command}")
     console.print(f"  {plan.train_command}")
     console.print("Next: a quick check with --max-steps 20 --max-samples 200; tune with "
                   f"--hpo {plan.search_space.n_trials}; README-TRAINING.md explains every value.")

@@ -63,12 +63,13 @@ def prepare(task: str, project: str | Path, options: Options, *, force: bool = F
     """Everything up to writing: nothing in the project changes."""
     hardware = target_hardware(options, hardware)
     facts = discover(project, data_paths=options.data_paths, text_column=options.text_column,
-                     label_column=options.label_column, hardware=hardware,
+                     label_column=options.label_column, prompt_column=options.prompt_column,
+                     response_column=options.response_column, hardware=hardware,
                      dependencies=dependencies, progress=progress)
-    data = select_data(task, facts)
+    data = select_data(task, facts, options)
     chosen = choose_model(task, facts, options, data.objective.value if data.objective else None)
     model = describe_model(chosen.value, facts.root)
-    lengths = token_lengths(model, data.train.sample_texts)
+    lengths = token_lengths(model, data.sample_texts)
     architecture = model_architecture(model, data) if task == "fine-tuning" else None
     the_plan = plan(task, facts, model, options, lengths, architecture, data, chosen)
     files = render(the_plan, regenerate_command or f"trainwright init {task} . --force",

@@ -11,7 +11,7 @@ from trainwright.config.fix import apply_fixes
 from trainwright.config.load import parse_config, read_config_text
 from trainwright.config.validate import Problem, validate_config, validate_search_space
 from trainwright.discovery.data import inspect_data_file
-from trainwright.discovery.models import Hardware
+from trainwright.discovery.models import Hardware, is_glob
 from trainwright.errors import UserError
 
 DEFAULT_LOCATIONS = ("training_config.yaml", "configs/training_config.yaml",
@@ -61,13 +61,34 @@ def _nearby(path: Path, relative: str) -> Path | None:
     return None
 
 
+def _split_files(path: Path, value: object) -> list[Path]:
+    """The local files of a config's data.*_file (a path, a glob or a list), as train.py
+    finds them from the project root; [] when they are not here (or a Hub name)."""
+    names = value if isinstance(value, list) else [value]
+    if not names or not all(isinstance(name, str) and name for name in names):
+        return []
+    for base in (Path.cwd(), path.parent, path.parent.parent):
+        files = []
+        for name in names:
+            files += sorted(base.glob(name)) if is_glob(name) else \
+                [base / name] if (base / name).exists() else []
+        if files:
+            return files
+    return []
+
+
+def _inspect_split(path: Path, value: object):
+    """What discovery sees in a config's data.*_file, or None when it is not here."""
+    files = _split_files(path, value)
+    if not files:
+        return None
+    return inspect_data_file(files[0], files[0].parent, members=files)
+
+
 def _train_rows(config: dict, path: Path) -> int | None:
     data = config.get("data")
-    train_file = data.get("train_file") if isinstance(data, dict) else None
-    location = _nearby(path, train_file) if isinstance(train_file, str) and train_file else None
-    if location is None:
-        return None
-    return inspect_data_file(location, location.parent).rows
+    facts = _inspect_split(path, data.get("train_file")) if isinstance(data, dict) else None
+    return facts.rows if facts is not None else None
 
 
 def _search_space_problems(config: dict, path: Path) -> list[Problem]:
@@ -125,10 +146,9 @@ def estimate_for_file(path: Path, gpu_name: str | None):
     hardware = probe_hardware()
     gpu = lookup_gpu(gpu_name) if gpu_name else (spec_for(hardware.gpus[0]) if hardware.gpus
                                                   else None)
-    train_file = _nearby(path, str(config["data"]["train_file"]))
+    facts = _inspect_split(path, config["data"]["train_file"])
     rows = mean_tokens = None
-    if train_file is not None:
-        facts = inspect_data_file(train_file, train_file.parent)
+    if facts is not None:
         rows = facts.rows
         if rows and not config["data"].get("validation_file"):
             # train.py carves the validation split out of the training file.

@@ -3,7 +3,7 @@ against the installed TrainingArguments (validate.py)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -24,37 +24,70 @@ class ModelSection(Section):
     attn_implementation: AttentionKernel | None = Field(None, description=ATTENTION_DESCRIPTION)
 
 
+LabelKind = Literal["single-label", "multi-label", "regression"]
+
+NonEmpty = Annotated[str, Field(min_length=1)]
+# A split: one file, a glob (data/train-*.parquet), a list of files (all loaded), a
+# save_to_disk folder, or a Hub dataset name (its split of the same name is loaded).
+DataFiles = NonEmpty | Annotated[list[NonEmpty], Field(min_length=1)]
+FILES_DESCRIPTION = ("csv / tsv / json / jsonl / parquet / txt / arrow: a file, a glob or a list "
+                     "of files; a save_to_disk folder; or a Hub dataset name")
+
+
 class DataSection(Section):
-    train_file: str = Field(min_length=1, description="csv / tsv / json / jsonl / parquet / txt, "
-                            "a save_to_disk folder, or a Hub dataset name")
-    validation_file: str | None = None
-    test_file: str | None = None
+    train_file: DataFiles = Field(description=FILES_DESCRIPTION)
+    validation_file: DataFiles | None = None
+    test_file: DataFiles | None = None
     text_column: str = Field(min_length=1)
     label_column: str = Field(min_length=1)
-    labels: list[str | int] = Field(min_length=2, description="class names in id order")
+    label_kind: LabelKind = Field("single-label", description="single-label: one class a row; "
+                                  "multi-label: any number of labels a row; regression: a "
+                                  "number. train.py is written for one kind")
+    labels: list[str | int] | None = Field(None, min_length=2, description="class names in id order "
+                                           "(multi-label: the labels); none for regression")
+    label_delimiter: str | None = Field(None, min_length=1, description="multi-label: what "
+                                        "separates the labels of a row; null for lists")
     validation_fraction: float = Field(0.1, gt=0, lt=1)
     max_length: int = Field(ge=1, le=1_000_000, description="tokens per example after truncation")
 
     @field_validator("labels")
     @classmethod
-    def labels_are_unique(cls, labels: list) -> list:
-        duplicates = sorted({str(x) for x in labels if [str(y) for y in labels].count(str(x)) > 1})
+    def labels_are_unique(cls, labels: list | None) -> list | None:
+        names = [str(label) for label in labels or []]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"labels repeat: {', '.join(duplicates)}; list each class once")
         return labels
+
+    @model_validator(mode="after")
+    def labels_of_the_kind(self) -> DataSection:
+        if self.label_kind != "regression" and not self.labels:
+            raise ValueError(f"label_kind {self.label_kind} needs labels: the class names in id "
+                             "order")
+        if self.label_delimiter and self.label_kind != "multi-label":
+            raise ValueError("label_delimiter is for label_kind multi-label; remove it")
+        return self
 
 
 class LossSection(Section):
     class_weights: dict[str, float] | None = Field(
         None, description="a weight per label for cross-entropy; null for none")
+    pos_weight: dict[str, float] | None = Field(
+        None, description="multi-label: the weight of each label's positives in binary "
+                          "cross-entropy; null for none")
 
-    @field_validator("class_weights")
+    @field_validator("class_weights", "pos_weight")
     @classmethod
     def weights_are_positive(cls, weights: dict | None) -> dict | None:
         for label, weight in (weights or {}).items():
             if weight <= 0:
                 raise ValueError(f"the weight of '{label}' is {weight}; weights must be above 0")
         return weights
+
+
+class PredictionSection(Section):
+    threshold: float = Field(0.5, gt=0, lt=1, description="multi-label: the decision threshold "
+                             "while training; the tuned one is saved with the model")
 
 
 class EarlyStoppingSection(Section):
@@ -67,6 +100,7 @@ class ClassificationConfig(Section):
     model: ModelSection
     data: DataSection
     loss: LossSection = LossSection()
+    prediction: PredictionSection | None = None
     early_stopping: EarlyStoppingSection = EarlyStoppingSection()
     training: dict[str, Any] = Field(description="passed verbatim to TrainingArguments")
 
@@ -82,9 +116,10 @@ class GenerationModelSection(Section):
 
 
 class GenerationDataSection(Section):
-    train_file: str = Field(min_length=1, description="txt / md / csv / jsonl / parquet file, a "
-                            "glob such as data/*.txt, a save_to_disk folder or a Hub dataset")
-    validation_file: str | None = None
+    train_file: DataFiles = Field(description="txt / md (one document a line / a file) or csv / "
+                                  "jsonl / parquet / arrow: a file, a glob such as data/*.txt or "
+                                  "a list of files; a save_to_disk folder; or a Hub dataset")
+    validation_file: DataFiles | None = None
     text_column: str = Field("text", min_length=1)
     validation_fraction: float = Field(0.05, gt=0, lt=1)
     block_size: int = Field(ge=8, le=1_000_000, description="tokens per packed training block")
@@ -115,19 +150,36 @@ OBJECTIVE_FIELDS = {
 }
 
 
+SftFormat = Literal["chat", "sharegpt", "chat_prompt_completion", "prompt_completion",
+                    "instruction", "seq2seq"]
+ChatRole = Literal["system", "user", "assistant", "tool"]
+FORMAT_DESCRIPTION = (
+    "sft: chat (a list of role / content messages), sharegpt (from / value messages), "
+    "chat_prompt_completion (prompt and completion message lists), prompt_completion (prompt "
+    "and completion text, no chat template), instruction (instruction / input / output), "
+    "seq2seq (source and target text)")
+PAIR_FIELDS = ("prompt_column", "response_column")
+FORMAT_FIELDS = {"chat": ("messages_column",), "sharegpt": ("messages_column", "role_map"),
+                 "chat_prompt_completion": PAIR_FIELDS, "prompt_completion": PAIR_FIELDS,
+                 "instruction": PAIR_FIELDS, "seq2seq": PAIR_FIELDS}
+
+
 class FineTuningDataSection(Section):
     objective: Literal["sft", "sequence_classification", "causal_lm"] = Field(
         description="sft: responses of chat / instruction rows; sequence_classification: "
                     "labelled texts; causal_lm: plain text")
-    train_file: str = Field(min_length=1)
-    validation_file: str | None = None
-    test_file: str | None = None
+    train_file: DataFiles = Field(description=FILES_DESCRIPTION)
+    validation_file: DataFiles | None = None
+    test_file: DataFiles | None = None
     validation_fraction: float = Field(0.1, gt=0, lt=1)
-    format: Literal["chat", "instruction"] | None = None
-    messages_column: str | None = None
-    prompt_column: str | None = None
-    input_column: str | None = None
-    response_column: str | None = None
+    format: SftFormat | None = Field(None, description=FORMAT_DESCRIPTION)
+    messages_column: str | None = Field(None, description="chat, sharegpt: the list of messages")
+    role_map: dict[str, ChatRole] | None = Field(
+        None, description="sharegpt: each `from` value (lower case) as a chat role")
+    prompt_column: str | None = Field(None, description="the context: text, or messages")
+    input_column: str | None = Field(None, description="instruction, seq2seq: extra input "
+                                     "appended to the prompt")
+    response_column: str | None = Field(None, description="what is learned: text, or messages")
     text_column: str | None = None
     label_column: str | None = None
     labels: list[str | int] | None = None
@@ -139,13 +191,11 @@ class FineTuningDataSection(Section):
         missing = [name for name in OBJECTIVE_FIELDS[self.objective]
                    if getattr(self, name) is None]
         if self.objective == "sft":
-            if self.format == "chat" and not self.messages_column:
-                missing.append("messages_column")
-            elif self.format == "instruction":
-                missing += [n for n in ("prompt_column", "response_column")
-                            if not getattr(self, n)]
-            elif self.format is None:
+            if self.format is None:
                 missing.append("format")
+            else:
+                missing += [name for name in FORMAT_FIELDS[self.format]
+                            if getattr(self, name) is None]
         if missing:
             raise ValueError(f"objective {self.objective} needs {', '.join(missing)}")
         return self
@@ -189,6 +239,10 @@ class SampleSection(Section):
 
 METRICS_BY_TASK = {"classification": ("f1_macro", "accuracy", "loss"), "generation": ("loss",),
                    "fine-tuning": ("loss", "f1_macro", "accuracy")}
+# What a classification train.py computes, by data.label_kind.
+METRICS_BY_LABEL_KIND = {"single-label": METRICS_BY_TASK["classification"],
+                         "multi-label": ("f1_micro", "f1_macro", "exact_match", "loss"),
+                         "regression": ("rmse", "mae", "r2", "spearman", "loss")}
 
 
 class GenerationConfig(Section):

@@ -17,7 +17,12 @@ from pydantic import ValidationError
 
 from trainwright.config.fields import FieldSpec
 from trainwright.config.renames import RENAMES_BY_OLD, SHORTHANDS
-from trainwright.config.schema import METRICS_BY_TASK, REQUIRED_SECTIONS, SECTION_MODELS_BY_TASK
+from trainwright.config.schema import (
+    METRICS_BY_LABEL_KIND,
+    METRICS_BY_TASK,
+    REQUIRED_SECTIONS,
+    SECTION_MODELS_BY_TASK,
+)
 from trainwright.discovery.models import Hardware
 from trainwright.planning.precision import precision_problems
 
@@ -249,14 +254,16 @@ def _cross_field_problems(config: Mapping, hardware: Hardware | None,
                                     f"'{metric}' is not a metric train.py computes "
                                     f"({', '.join(metrics)})",
                                     f"use '{suggestion or metrics[0]}'"))
-    weights = (config.get("loss") or {}).get("class_weights") if isinstance(
-        config.get("loss"), Mapping) else None
+    loss = config.get("loss") if isinstance(config.get("loss"), Mapping) else {}
     labels = data.get("labels")
-    if isinstance(weights, Mapping) and isinstance(labels, list):
+    for key in ("class_weights", "pos_weight"):
+        weights = loss.get(key)
+        if not (isinstance(weights, Mapping) and isinstance(labels, list)):
+            continue
         missing = sorted({str(x) for x in labels} - {str(x) for x in weights})
         extra = sorted({str(x) for x in weights} - {str(x) for x in labels})
         if missing or extra:
-            problems.append(Problem("loss.class_weights", "does not match data.labels"
+            problems.append(Problem(f"loss.{key}", "does not match data.labels"
                                     + (f" (no weight for {', '.join(missing)})" if missing else "")
                                     + (f" (unknown {', '.join(extra)})" if extra else ""),
                                     "give one weight per label, or null for none"))
@@ -302,8 +309,17 @@ def validate_config(config: Mapping, specs: dict[str, FieldSpec], *,
             problems += _pydantic_problems(section, config[section], model)
     if "training" in config:
         problems += _training_problems(config["training"], specs)
-    problems += _cross_field_problems(config, hardware, train_rows, METRICS_BY_TASK[task])
+    problems += _cross_field_problems(config, hardware, train_rows, _metrics_of(config, task))
     return problems
+
+
+def _metrics_of(config: Mapping, task: str) -> tuple[str, ...]:
+    """The metrics the task's train.py computes (for classification, of its label kind)."""
+    data = config.get("data") if isinstance(config.get("data"), Mapping) else {}
+    kind = data.get("label_kind", "single-label")
+    if task == "classification" and kind in METRICS_BY_LABEL_KIND:
+        return METRICS_BY_LABEL_KIND[kind]
+    return METRICS_BY_TASK[task]
 
 
 def validate_search_space(space: Any, config: Mapping) -> list[Problem]:

@@ -140,7 +140,12 @@ def _has_chat_template(folder: Path) -> bool:
 
 
 def token_lengths(model: ModelFacts, texts: tuple[str, ...]) -> list[int] | None:
-    """Token counts of sample texts with the model's own tokenizer, when it is on disk."""
+    """Token counts of sample texts with the model's own tokenizer, when it is on disk.
+
+    Counted with padding and truncation off: a tokenizer.json saves them as its last use set
+    them (sentence-transformers models truncate at 128 tokens), and a count cut at the old
+    limit would plan that limit again.
+    """
     if not (model.has_local_tokenizer and texts and model.local_path):
         return None
     try:
@@ -151,4 +156,6 @@ def token_lengths(model: ModelFacts, texts: tuple[str, ...]) -> list[int] | None
         tokenizer = Tokenizer.from_file(str(Path(model.local_path) / "tokenizer.json"))
     except Exception:  # noqa: BLE001 - a tokenizer.json from a newer tokenizers release
         return None
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
     return [len(encoding.ids) for encoding in tokenizer.encode_batch(list(texts))]

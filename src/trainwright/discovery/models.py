@@ -58,6 +58,10 @@ class Hardware:
         return "mps" if self.mps else "cpu"
 
 
+def is_glob(path: str) -> bool:
+    return any(char in path for char in "*?[")
+
+
 @dataclass(frozen=True)
 class DataProblem:
     """Something wrong with a data file: a kind that planning acts on, a message for people."""
@@ -69,9 +73,50 @@ class DataProblem:
     MISSING_COLUMN = "missing_column"  # a column given with a flag is not in the file
     INCOMPLETE = "incomplete"  # the head was read, a later part of the file was not
     MISSING_LABELS = "missing_labels"  # rows without a value in the label column
+    NOT_CACHED = "not_cached"  # a Hub dataset name that is not in the local datasets cache
 
     def __str__(self) -> str:
         return self.message
+
+
+@dataclass(frozen=True)
+class NumericSummary:
+    """The numbers of a column, from the sampled rows."""
+
+    minimum: float
+    maximum: float
+    mean: float
+    std: float
+    whole: bool  # every value is a whole number
+
+
+@dataclass(frozen=True)
+class ColumnFacts:
+    """What the values of one column look like: the evidence planning ranks text and label
+    columns on. Nothing here says which column is the label."""
+
+    name: str
+    value_type: str  # text | integer | float | boolean | list | mixed | empty
+    rows: int  # rows looked at: the whole file when counted == "file", else the sample
+    non_empty: int  # of those, rows with a value (lists: a non-empty list)
+    distinct: int  # distinct values among them (lists: distinct combinations)
+    # value -> rows, most common first (ClassLabel ids as their names); {} when there are more
+    # than columns.COUNT_LIMIT distinct values
+    counts: dict[str, int]
+    counted: str  # file | sample: where rows, non_empty, distinct and the counts come from
+    mean_words: float  # words per value in the sample
+    name_role: str | None = None  # label | text | identifier: a usual name for that role
+    name_rank: int | None = None  # position of the name among the usual names of its role
+    class_names: tuple[str, ...] = ()  # ClassLabel names stored by `datasets`, in id order
+    # Lists of labels, or strings split by `delimiter`: rows per item
+    items: dict[str, int] = field(default_factory=dict)
+    delimiter: str | None = None  # splits most multi-valued strings of the column into items
+    delimited_share: float = 0.0  # share of the values that hold the delimiter
+    numbers: NumericSummary | None = None
+
+    @property
+    def unique_share(self) -> float:
+        return self.distinct / self.non_empty if self.non_empty else 0.0
 
 
 @dataclass(frozen=True)
@@ -79,7 +124,7 @@ class DataFile:
     """A data file (or save_to_disk folder) and what a bounded look at it showed."""
 
     path: str  # relative to the project root, with forward slashes
-    format: str  # csv | tsv | json | jsonl | parquet | txt | arrow
+    format: str  # csv | tsv | json | jsonl | parquet | txt | md | arrow | hub
     split: str | None  # train | validation | test | None
     size_bytes: int
     rows: int | None
@@ -93,12 +138,31 @@ class DataFile:
     problems: tuple[DataProblem, ...] = ()
     # A few texts from the head, for measuring token lengths with the model's tokenizer.
     sample_texts: tuple[str, ...] = field(default=(), repr=False, compare=False)
-    # What the rows hold, for fine-tuning: chat | instruction | labelled | text | unknown.
+    # What the rows hold, for fine-tuning (DataShape.kind). When the columns fit several
+    # fine-tuning formats, the others are in other_shapes: planning asks which one is meant.
     shape: DataShape | None = None
+    other_shapes: tuple[DataShape, ...] = ()
+    # Every column's values, for choosing the text and label columns and the kind of label.
+    column_facts: tuple[ColumnFacts, ...] = field(default=(), repr=False)
+    # The files of the split (shards, a folder, a glob), relative to the project root; `path`
+    # is then their glob, or their names joined when no glob matches exactly these files.
+    files: tuple[str, ...] = ()
+    # Project scripts and configs that mention the file (or its folder), for ranking.
+    referenced_by: tuple[str, ...] = ()
+    # format "hub": a Hub dataset name (`path`), read from this local datasets cache folder.
+    hub_cache: str | None = None
+
+    @property
+    def location(self) -> str | list[str]:
+        """What the config's data.*_file holds: the path, the glob, or the list of files."""
+        return list(self.files) if len(self.files) > 1 and not is_glob(self.path) else self.path
 
     @property
     def num_classes(self) -> int:
         return len(self.label_counts)
+
+    def column(self, name: str | None) -> ColumnFacts | None:
+        return next((facts for facts in self.column_facts if facts.name == name), None)
 
     @property
     def readable(self) -> bool:
@@ -107,15 +171,28 @@ class DataFile:
 
 @dataclass(frozen=True)
 class DataShape:
-    """The roles of a data file's columns for supervised fine-tuning."""
+    """One reading of a data file's columns for fine-tuning.
 
-    kind: str  # chat | instruction | labelled | text | unknown
-    messages_column: str | None = None
-    prompt_column: str | None = None
+    kind: a supervised fine-tuning format (data_shape.SFT_FORMATS: chat, sharegpt,
+    chat_prompt_completion, prompt_completion, instruction, seq2seq), or preference | labelled
+    | text | unknown.
+    """
+
+    kind: str
+    messages_column: str | None = None  # chat, sharegpt: the list of messages
+    prompt_column: str | None = None  # the context: a string, or a list of messages
     input_column: str | None = None  # extra context appended to the prompt (Alpaca's "input")
-    response_column: str | None = None
+    response_column: str | None = None  # what is learned: a string, or a list of messages
     # Rows of the sample that cannot be trained on, each naming its row.
     row_problems: tuple[str, ...] = ()
+    # The sampled rows as the text of their examples (message contents joined), for lengths.
+    sample_texts: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The columns this reading uses."""
+        return tuple(c for c in (self.messages_column, self.prompt_column, self.input_column,
+                                 self.response_column) if c)
 
 
 @dataclass(frozen=True)

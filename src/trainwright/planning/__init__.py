@@ -35,7 +35,7 @@ def plan_inputs(task: str, facts: ProjectFacts, model: ModelFacts, options: Opti
                 data: DataSelection | None = None, model_choice: Choice | None = None
                 ) -> PlanInputs:
     """What the planners read; the data selection and the model choice when not given."""
-    data = data or select_data(task, facts)
+    data = data or select_data(task, facts, options)
     objective = data.objective.value if data.objective else None
     model_choice = model_choice or choose_model(task, facts, options, objective)
     if model_choice.value != model.name_or_path:  # a library caller chose the model

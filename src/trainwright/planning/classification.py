@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from trainwright.discovery.model import ModelFacts
 from trainwright.planning.defaults import (
@@ -11,11 +12,21 @@ from trainwright.planning.defaults import (
     CLASSIFICATION_EPOCHS,
     CLASSIFICATION_LEARNING_RATES,
     CLASSIFICATION_UNKNOWN_SIZE_RATE,
+    default,
     pick_by_table,
 )
 from trainwright.planning.existing import keep_existing_values
 from trainwright.planning.hardware_rules import attention_choice
-from trainwright.planning.labelled import best_metric, class_weights, labelled_data_section
+from trainwright.planning.label_columns import MULTI_LABEL, REGRESSION, SINGLE_LABEL
+from trainwright.planning.labelled import (
+    best_metric,
+    class_summary,
+    class_weights,
+    has_class_label_ids,
+    labelled_data_section,
+    planned_counts,
+    pos_weight,
+)
 from trainwright.planning.memory import ModelShape
 from trainwright.planning.plan import Choice, Plan, SearchParameter
 from trainwright.planning.skeleton import (
@@ -33,6 +44,9 @@ from trainwright.planning.skeleton import (
 )
 
 TABLE = CLASSIFICATION
+TEMPLATES = {SINGLE_LABEL: "classification/train.py.j2",
+             MULTI_LABEL: "classification/multi_label.py.j2",
+             REGRESSION: "classification/regression.py.j2"}
 
 
 def learning_rate(model: ModelFacts) -> Choice:
@@ -73,7 +87,9 @@ def plan_classification(inputs: PlanInputs) -> Plan:
     model, train = inputs.model, inputs.data.train
     data = labelled_data_section(inputs.data, inputs.options, model, inputs.token_lengths)
     data = keep_existing_values(inputs.facts, inputs.task, inputs.options, "data", data)
-    train_rows = train.rows or sum(train.label_counts.values())
+    kind = data["label_kind"].value
+    counts = planned_counts(train, data)
+    train_rows = train.rows or sum(counts.values())
     fit_rows = inputs.training_share(train_rows, data)
     target = pick_by_table(CLASSIFICATION_EFFECTIVE_BATCH, fit_rows)
     batch = plan_batch(inputs, Workload(
@@ -81,7 +97,7 @@ def plan_classification(inputs: PlanInputs) -> Plan:
         effective_batch_reason=f"an effective batch of {target} for {fit_rows:,} training rows",
         sequence=data["max_length"].value, length_key="data.max_length",
         shape=model_shape(model)))
-    metric, greater = best_metric(train.label_counts)
+    metric, greater = best_metric(counts, kind)
     objective = Objective(metric, greater)
     training = training_section(
         inputs, batch, fit_rows, learning_rate=learning_rate(model), epochs=epochs(fit_rows),
@@ -89,7 +105,7 @@ def plan_classification(inputs: PlanInputs) -> Plan:
     sections = {
         "model": {"name_or_path": model_name_choice(inputs), **attention_choice()},
         "data": data,
-        "loss": {"class_weights": class_weights(train.label_counts, data["labels"].value)},
+        **_loss_sections(kind, counts, train_rows),
         "early_stopping": early_stopping_section(inputs),
         "training": training,
     }
@@ -105,15 +121,26 @@ def plan_classification(inputs: PlanInputs) -> Plan:
     ))
     summary = {
         "train_rows": train.rows,
-        "label_counts": train.label_counts,
+        "label_counts": counts,
+        "classes": class_summary(train, data),
         "text_length_words": train.text_length_words,
         "token_length_source": "the model's tokenizer" if inputs.token_lengths else
         "words x 1.4 (tokenizer not available locally)",
         "model_parameters": model.num_parameters,
     }
-    return assemble_plan(inputs, sections, space,
-                         script_for(inputs, "classification/train.py.j2",
-                                    "AutoModelForSequenceClassification"), summary)
+    script = replace(script_for(inputs, TEMPLATES[kind], "AutoModelForSequenceClassification"),
+                     class_label_ids=has_class_label_ids(train, data))
+    return assemble_plan(inputs, sections, space, script, summary)
+
+
+def _loss_sections(kind: str, counts: dict[str, int], rows: int) -> dict[str, dict[str, Choice]]:
+    """What the loss of each kind is weighted by (regression: plain MSE, nothing to plan)."""
+    if kind == SINGLE_LABEL:
+        return {"loss": {"class_weights": class_weights(counts, list(counts))}}
+    if kind == MULTI_LABEL:
+        return {"loss": {"pos_weight": pos_weight(counts, rows)},
+                "prediction": {"threshold": default(TABLE, "threshold")}}
+    return {}
 
 
 def _fitting_batches(per_device: int) -> tuple[int, ...]:

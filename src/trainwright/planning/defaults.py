@@ -47,6 +47,24 @@ CLASSIFICATION: dict[str, Any] = {
     "cpu_batch": 16,  # per-device batch on a CPU, where memory is not the limit
     "eval_batch_factor": 2,  # evaluation keeps no gradients: twice the training batch fits
     "search_trials": 20,
+    # Multi-label: the decision threshold while training, then tuned on validation.
+    "threshold": (0.5, ("0.5 on the sigmoid of each label while training; after training the "
+                        "threshold (0.05 to 0.95) with the best validation F1, of the kind the "
+                        "run is judged by, is chosen and saved with the model"),
+                  "the starting threshold; tuned on validation and saved with the model"),
+    "max_pos_weight": 100.0,  # a very rare label may not outweigh the rest of the loss
+}
+
+# What a label column may hold (planning/label_columns.py), one reason each.
+LABELS: dict[str, Any] = {
+    "max_classes": 100,  # more classes than this is rarely a label of texts (and is too few rows)
+    "numeric_class_limit": 10,  # numbers with more distinct values are a quantity (regression)
+    "identifier_share": 0.9,  # nearly every value unique: an identifier, not a label
+    "identifier_min_rows": 20,  # below this many rows a unique value per row proves little
+    "max_label_words": 5,  # values longer than this on average are free text
+    "min_text_words": 3,  # a text column holds at least a few words a row on average
+    "min_class_rows": 2,  # a class needs rows to learn from, and 2 to appear in both splits
+    "max_validation_fraction": 0.3,  # at most this share is held out to fit every class
 }
 
 # Learning rate by model size: small encoders tolerate and need larger steps
@@ -81,6 +99,9 @@ GENERATION: dict[str, Any] = {
     "max_block_size": (1024, ("longer blocks cost quadratic attention memory for little gain on "
                               "most corpora")),
     "min_blocks": (200, "at least 200 training blocks, so an epoch is more than a few steps"),
+    # Below this a corpus cannot train at all: init stops and says how much text is needed.
+    "smallest_block_size": (64, "blocks shorter than 64 tokens teach little beyond bigrams"),
+    "min_train_blocks": (8, "fewer than 8 blocks of the smallest size is not a training set"),
     "lr_scheduler_type": ("cosine", ("cosine decay after warmup, the usual language-model "
                                      "schedule"),
                           "cosine decay after warmup, the usual language-model schedule"),
@@ -209,6 +230,24 @@ FINE_TUNING_LORA_LEARNING_RATES = (
     (20_000_000_000, 2e-4, "adapters train at 2e-4 on models up to 13-20 B (QLoRA paper)"),
     (None, 1e-4, "the QLoRA paper uses 1e-4 for 33 B and 65 B models"),
 )
+
+# How much each sign that a data candidate is the training data counts (planning/ranking.py):
+# (weight, why).
+DATA_EVIDENCE: dict[str, tuple[float, str]] = {
+    "train_split": (3.0, "its name or folder says train"),
+    "evaluation_split": (-3.0, "named validation or test: evaluated on, not trained on"),
+    "data_folder": (2.0, "in a folder named data, datasets, dataset, corpus or corpora"),
+    "fixture_folder": (-3.0, "under tests/, fixtures/ or docs/: usually a few rows for tests"),
+    "referenced": (3.0, "a script or config of the project names it"),
+    "rows_per_decade": (1.0, "a point per factor of ten rows: real data has many"),
+    "rows_cap": (6.0, "beyond a million rows, size says nothing more"),
+    "empty": (-5.0, "no rows at all"),
+    "text_column": (1.0, "a column of text to train on"),
+    "label_column": (2.0, "classification: a column of labels"),
+    "hub": (3.0, "a Hub dataset named with --data"),
+    "ambiguity_margin": (1.0, ("candidates closer than this and holding different data are "
+                               "asked about, not picked")),
+}
 
 TABLES = {"classification": CLASSIFICATION, "generation": GENERATION,
           "fine-tuning": FINE_TUNING}

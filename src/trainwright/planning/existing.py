@@ -31,7 +31,8 @@ def existing_value(facts: ProjectFacts, task: str, section: str, key: str):
 def given_on_command_line(options: Options) -> set[str]:
     """Keys whose value a command-line flag set: they win over an existing config."""
     flags = {"output_dir": options.output_dir, "report_to": options.report_to,
-             "text_column": options.text_column, "label_column": options.label_column}
+             "text_column": options.text_column, "label_column": options.label_column,
+             "label_kind": options.label_kind}
     return {key for key, value in flags.items() if value}
 
 
@@ -46,6 +47,9 @@ def keep_existing_values(facts: ProjectFacts, task: str, options: Options, secti
             continue
         value = existing_value(facts, task, section, key)
         if value is not None and value != choice.value:
-            kept[key] = Choice(value, f"kept from the existing {source}",
+            # The value is the user's; the reason says what this run's facts would plan.
+            kept[key] = Choice(value, f"kept from the existing {source}; planned from this "
+                                      f"run's facts it would be {choice.value!r}: "
+                                      f"{choice.reason}",
                                f"kept from the existing {source}", source=EXISTING)
     return kept

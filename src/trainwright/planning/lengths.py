@@ -47,7 +47,24 @@ def max_length(train: DataFile, model: ModelFacts, token_lengths: list[int] | No
         source += f", plus {rule.added_tokens} for {rule.added_for}"
     needed = longest + rule.added_tokens
     value = min(cap, max(rule.minimum, math.ceil(needed / rule.multiple) * rule.multiple))
-    capped = f"; capped at {cap} positions" if value == cap and needed > cap else ""
-    return Choice(value, f"{source}; rounded up to a multiple of {rule.multiple}{capped}. "
-                         f"{rule.cut_note}Batches are padded only to their longest {what[:-1]}",
+    cuts = _cuts(token_lengths, value - rule.added_tokens, what) if token_lengths else ""
+    if value == cap and needed > cap:
+        limit = (f"the model's {cap:,} positions" if cap == model.max_positions
+                 else f"{cap:,} tokens, the longest planned")
+        text = f"{source}: more than {limit}, so capped at {cap}" + (
+            f", which {cuts}" if cuts else "")
+    else:
+        text = f"{source}; rounded up to a multiple of {rule.multiple}" + (
+            f", which {cuts}" if cuts else "")
+    return Choice(value, f"{text}. {rule.cut_note}Batches are padded only to their longest "
+                         f"{what[:-1]}",
                   "99th percentile of the measured lengths; longer ones are cut")
+
+
+def _cuts(token_lengths: list[int], room: int, what: str) -> str:
+    """How many of the measured texts do not fit in ``room`` tokens."""
+    cut = sum(length > room for length in token_lengths)
+    if not cut:
+        return f"cuts none of the {len(token_lengths):,} sampled {what}"
+    return (f"cuts {cut:,} of {len(token_lengths):,} sampled {what} "
+            f"({100 * cut / len(token_lengths):.1f} %)")

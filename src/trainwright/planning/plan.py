@@ -65,6 +65,7 @@ class Options:
     data_paths: tuple[str, ...] = ()
     text_column: str | None = None
     label_column: str | None = None
+    label_kind: str | None = None  # classification: single-label | multi-label | regression
     output_dir: str | None = None
     report_to: str | None = None
     target_gpu: str | None = None  # plan for this GPU instead of the detected hardware
@@ -74,6 +75,9 @@ class Options:
     method: str | None = None  # fine-tuning: lora | qlora | freeze | full
     task_alias: str | None = None  # the training type as typed (`init qlora` implies a method)
     target_modules: tuple[str, ...] = ()  # fine-tuning: LoRA targets instead of all linears
+    data_format: str | None = None  # fine-tuning: how the rows are read (chat, sharegpt, ...)
+    prompt_column: str | None = None  # fine-tuning: the column of the prompt (context)
+    response_column: str | None = None  # fine-tuning: the column that is learned
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,9 @@ class Script:
     template: str  # e.g. fine-tuning/sft.py.j2
     model_class: str  # AutoModelForSequenceClassification | AutoModelForCausalLM
     dtype_argument: str  # from_pretrained's dtype keyword in the targeted transformers
+    # The label column holds ClassLabel ids (data written by `datasets`): the script maps them
+    # to their names.
+    class_label_ids: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,7 @@ class Plan:
     script_path: str  # where train.py goes
     script: Script
     requirements: tuple[str, ...]
+    install_commands: tuple[str, ...]  # what to run to install them on the planned machine
     transformers_target: str
     transformers_installed: bool
     facts_summary: dict[str, Any]

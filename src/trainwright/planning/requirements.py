@@ -33,3 +33,17 @@ def training_requirements(facts: ProjectFacts, report_to: str) -> tuple[str, ...
         lines.append(requirement_line(report_to, "2.0" if report_to == "tensorboard" else "0.16",
                                       facts.dependencies.version(report_to)))
     return tuple(lines)
+
+
+CPU_TORCH = "pip install torch --index-url https://download.pytorch.org/whl/cpu"
+
+
+def install_commands(facts: ProjectFacts) -> tuple[str, ...]:
+    """How to install what train.py needs on the machine it was planned for: an installed
+    torch is kept (the requirement is a range it meets); without one, a machine with no CUDA
+    GPU gets the CPU build first, because plain `pip install torch` takes a CUDA build of
+    several GB."""
+    install = "pip install -r requirements-training.txt"
+    if facts.dependencies.version("torch") or facts.hardware.gpus or facts.hardware.mps:
+        return (install,)
+    return (CPU_TORCH, install)

@@ -39,7 +39,7 @@ from trainwright.planning.plan import (
     SearchSpace,
 )
 from trainwright.planning.precision import choose_precision
-from trainwright.planning.requirements import training_requirements
+from trainwright.planning.requirements import install_commands, training_requirements
 from trainwright.planning.selection import DataSelection
 from trainwright.planning.versions import version_tuple
 
@@ -408,6 +408,7 @@ def assemble_plan(inputs: PlanInputs, sections: dict[str, dict[str, Choice]],
         script_path=script_path,
         script=script,
         requirements=training_requirements(facts, report_to) + requirements,
+        install_commands=install_commands(facts),
         transformers_target=facts.dependencies.transformers_target,
         transformers_installed=facts.dependencies.transformers_installed,
         facts_summary={

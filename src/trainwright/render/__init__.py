@@ -135,19 +135,38 @@ OBJECTIVE_TEXTS = {
 }
 
 
+def data_files(value: str | list[str] | None) -> str:
+    """A data.*_file value for people: the path, glob or Hub name, or the files of a list."""
+    if isinstance(value, list):
+        return ", ".join(value) if len(value) <= 3 else \
+            f"{value[0]}, {value[1]} and {len(value) - 2} more files"
+    return str(value)
+
+
+ENVIRONMENT.filters["data_files"] = data_files
+
+
 def headline(plan: Plan) -> str:
     model = plan.value("model", "name_or_path")
     if plan.task == "fine-tuning":
         return (f"fine-tunes {model} with {METHOD_TITLES[plan.value('adapter', 'method')]} for "
                 f"{OBJECTIVE_TEXTS[plan.value('data', 'objective')]} on "
-                f"{plan.value('data', 'train_file')}")
+                f"{data_files(plan.value('data', 'train_file'))}")
     if plan.task == "classification":
-        return (f"classify `{plan.value('data', 'text_column')}` into "
+        text, kind = plan.value("data", "text_column"), plan.value("data", "label_kind")
+        if kind == "regression":
+            return (f"predict the number in `{plan.value('data', 'label_column')}` from `{text}` "
+                    f"by fine-tuning {model}")
+        if kind == "multi-label":
+            return (f"tag `{text}` with any of {len(plan.value('data', 'labels', []))} labels by "
+                    f"fine-tuning {model}")
+        return (f"classify `{text}` into "
                 f"{len(plan.value('data', 'labels', []))} classes by fine-tuning {model}")
     if plan.value("model", "from_scratch"):
         return (f"train a small Llama-style language model from scratch on "
-                f"{plan.value('data', 'train_file')} (tokenizer of {model})")
-    return f"continue training {model} as a language model on {plan.value('data', 'train_file')}"
+                f"{data_files(plan.value('data', 'train_file'))} (tokenizer of {model})")
+    return (f"continue training {model} as a language model on "
+            f"{data_files(plan.value('data', 'train_file'))}")
 
 
 def schema_path(config_path: str) -> str:
@@ -174,11 +193,16 @@ def render(plan: Plan, regenerate_command: str, schema: dict) -> dict[str, str]:
         "report_to": plan.value("training", "report_to"),
         "model_name": plan.value("model", "name_or_path"),
         "text_column": plan.value("data", "text_column"),
-        "num_labels": len(plan.value("data", "labels", [])),
+        "label_column": plan.value("data", "label_column"),
+        # labelled data: the kind of label, and the code its labels need
+        "label_kind": plan.value("data", "label_kind", "single-label"),
+        "label_delimiter": plan.value("data", "label_delimiter"),
+        "class_label_names": plan.script.class_label_ids,
+        "num_labels": len(plan.value("data", "labels") or []),
         "transformers_target": plan.transformers_target,
         "schema_file": PurePosixPath(schema_path(plan.config_path)).name,
         "headline": headline(plan),
-        "train_file": plan.value("data", "train_file"),
+        "train_file": data_files(plan.value("data", "train_file")),
         "from_scratch": bool(plan.value("model", "from_scratch", False)),
         "method": plan.value("adapter", "method"),  # fine-tuning: the script holds its code only
     }
@@ -191,6 +215,7 @@ def render(plan: Plan, regenerate_command: str, schema: dict) -> dict[str, str]:
             auto_class=plan.script.model_class,
             dtype_argument=plan.script.dtype_argument,
             lora_task_type="SEQ_CLS" if objective == "sequence_classification" else "CAUSAL_LM",
+            data_format=plan.value("data", "format"),  # sft: the code that reads the rows
         )
     task = plan.task
 

@@ -69,6 +69,7 @@ import math
 import os
 import re
 import shutil
+import socket
 import sys
 from itertools import chain
 from pathlib import Path
@@ -100,6 +101,7 @@ DATA_BUILDERS = {
     ".parquet": "parquet",
     ".txt": "text",
     ".md": "text",
+    ".arrow": "arrow",
 }
 
 
@@ -198,30 +200,52 @@ def load_env_file(path: str = ".env") -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def load_split(path_or_name: str) -> Dataset:
-    """A local file or glob (txt / md: one document per line / per file), a save_to_disk
-    folder, or a dataset on the Hugging Face Hub (its train split)."""
-    path = Path(path_or_name)
-    suffix = path.suffix.lower()
-    if path.is_dir():
-        loaded = load_from_disk(str(path))
-        return loaded["train"] if isinstance(loaded, DatasetDict) else loaded
+def load_split(source: str | list[str], split: str = "train") -> Dataset:
+    """One split: local files (txt / md: one document per line / per file; csv / json /
+    jsonl / parquet / arrow; a path, a glob or a list of them, all loaded), a save_to_disk
+    folder, or the split named `split` of a dataset on the Hugging Face Hub."""
+    files = [source] if isinstance(source, str) else [str(item) for item in source]
+    first = Path(files[0])
+    if len(files) == 1 and first.is_dir():
+        loaded = load_from_disk(str(first))
+        return loaded[split] if isinstance(loaded, DatasetDict) else loaded
+    suffix = first.suffix.lower()
     if suffix in DATA_BUILDERS:
-        if not any(char in path_or_name for char in "*?[") and not path.is_file():
-            raise DataError(f"data file {path} not found; run from the project root")
+        missing = [name for name in files if not is_glob(name) and not Path(name).is_file()]
+        if missing:
+            raise DataError(f"data file {missing[0]} not found; run from the project root")
         options = {"delimiter": "\t"} if suffix == ".tsv" else {}
         if suffix == ".md":
             options = {"sample_by": "document"}
-        return load_dataset(DATA_BUILDERS[suffix], data_files=path_or_name, split="train",
-                            **options)
-    return load_dataset(path_or_name, split="train")
+        try:
+            return load_dataset(DATA_BUILDERS[suffix], data_files=files, split="train", **options)
+        except FileNotFoundError as error:  # a glob that matches no file
+            raise DataError(f"no data file matches {source}: {error}") from error
+    return load_hub_split(files[0], split)
+
+
+def is_glob(name: str) -> bool:
+    return any(char in name for char in "*?[")
+
+
+def load_hub_split(name: str, split: str) -> Dataset:
+    """A split of a Hub dataset, by name; offline only what the local datasets cache holds."""
+    try:
+        return load_dataset(name, split=split)
+    except (ConnectionError, FileNotFoundError) as error:
+        raise DataError(
+            f"{name!r} is no local file, and the Hub dataset of that name cannot be loaded "
+            f"({error}). Offline only datasets already in the local cache load: load it once "
+            f"where the Hub can be reached (datasets.load_dataset({name!r})), or point the "
+            "config's data files at local files"
+        ) from error
 
 
 def load_documents(data: dict, seed: int, max_samples: int | None) -> DatasetDict:
     column = data.get("text_column", "text")
     splits = {"train": load_split(data["train_file"])}
     if data.get("validation_file"):
-        splits["validation"] = load_split(data["validation_file"])
+        splits["validation"] = load_split(data["validation_file"], "validation")
     else:
         parts = splits["train"].train_test_split(
             test_size=data.get("validation_fraction", 0.05), seed=seed
@@ -298,6 +322,63 @@ def attention_option(model_config: dict) -> dict:
     for every model that supports it."""
     kernel = model_config.get("attn_implementation")
     return {"attn_implementation": kernel} if kernel else {}
+
+
+def model_source_problem(name: str) -> str | None:
+    """Why from_pretrained(name) cannot work on this machine, found in a second instead of
+    after minutes of download retries; None when it can."""
+    if Path(name).is_dir():
+        return None if Path(name, "config.json").is_file() else f"{name} has no config.json"
+    from huggingface_hub import try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(name, "config.json"), str):
+        return None  # in the Hugging Face cache
+    where = f"{name} is not a local folder and not in the Hugging Face cache"
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        return f"{where}, and HF_HUB_OFFLINE is set"
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=3).close()
+    except OSError:
+        return f"{where}, and the Hugging Face Hub cannot be reached from this machine"
+    return None
+
+
+def check_model_source(name: str) -> None:
+    problem = model_source_problem(name)
+    if problem:
+        folder = "models/" + name.rstrip("/").rsplit("/", 1)[-1]
+        raise DataError(
+            f"{problem}. Download it where the Hub is reachable (hf download {name} "
+            f"--local-dir {folder}) and set model.name_or_path: {folder}"
+        )
+
+
+def protect_finished_run(config: dict, args: argparse.Namespace) -> None:
+    """A quick check (--max-steps / --max-samples) never writes over a finished run's model
+    and metrics, and resumes a checkpoint only to go beyond it (from checkpoint-147 a 20-step
+    check would train no steps): otherwise it trains afresh in output_dir/quick-check."""
+    if args.hpo or not (args.max_steps or args.max_samples):
+        return
+    output_dir = Path(config["training"]["output_dir"])
+    metrics_file = output_dir / "final_metrics.json"
+    finished = metrics_file.is_file() and json.loads(metrics_file.read_text()).get("full_run")
+    checkpoint = None if args.no_resume else last_checkpoint(str(output_dir), args)
+    step = 0
+    if checkpoint:
+        state = json.loads(Path(checkpoint, "trainer_state.json").read_text())
+        step = int(state.get("global_step", 0))
+    beyond_checkpoint = bool(args.max_steps) and step < args.max_steps
+    if not finished and (checkpoint is None or beyond_checkpoint):
+        return
+    quick = output_dir / "quick-check"
+    logger.warning(
+        "%s holds %s: this quick check trains afresh in %s and leaves it as it is",
+        output_dir,
+        "a finished run" if finished else f"a checkpoint at step {step}",
+        quick,
+    )
+    config["training"]["output_dir"] = str(quick)
+    args.resume, args.no_resume = None, True
 
 
 def check_method(adapter: dict) -> None:
@@ -452,6 +533,7 @@ def train(config: dict, args: argparse.Namespace) -> dict:
             "method": config["adapter"]["method"],
             "global_step": trainer.state.global_step,
             "resumed_from": checkpoint,
+            "full_run": not (args.max_steps or args.max_samples),
             "best_checkpoint": trainer.state.best_model_checkpoint,
         }
     )
@@ -645,6 +727,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.config, args.overrides)
         check_method(config.get("adapter") or {})
+        check_model_source(config["model"]["name_or_path"])
+        protect_finished_run(config, args)
         if args.max_steps:
             config["training"]["max_steps"] = args.max_steps
         if args.hpo:

@@ -54,6 +54,7 @@ import logging
 import os
 import re
 import shutil
+import socket
 import sys
 from pathlib import Path
 
@@ -76,6 +77,7 @@ from transformers.trainer_utils import get_last_checkpoint
 
 logger = logging.getLogger("train")
 
+LABEL_KIND = "single-label"  # the data.label_kind this script was generated for
 DATA_BUILDERS = {
     ".csv": "csv",
     ".tsv": "csv",
@@ -83,6 +85,7 @@ DATA_BUILDERS = {
     ".jsonl": "json",
     ".parquet": "parquet",
     ".txt": "text",
+    ".arrow": "arrow",
 }
 
 
@@ -176,20 +179,43 @@ def load_env_file(path: str = ".env") -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def load_split(path_or_name: str) -> Dataset:
-    """A local csv / tsv / json / jsonl / parquet / txt file, a save_to_disk folder, or a
-    dataset on the Hugging Face Hub (its train split)."""
-    path = Path(path_or_name)
-    if path.is_dir():
-        loaded = load_from_disk(str(path))
-        return loaded["train"] if isinstance(loaded, DatasetDict) else loaded
-    if path.suffix.lower() in DATA_BUILDERS:
-        if not path.is_file():
-            raise DataError(f"data file {path} not found; run from the project root")
-        builder = DATA_BUILDERS[path.suffix.lower()]
-        options = {"delimiter": "\t"} if path.suffix.lower() == ".tsv" else {}
-        return load_dataset(builder, data_files=str(path), split="train", **options)
-    return load_dataset(path_or_name, split="train")
+def load_split(source: str | list[str], split: str = "train") -> Dataset:
+    """One split: local files (csv / tsv / json / jsonl / parquet / txt / arrow; a path, a glob
+    or a list of them, all loaded), a save_to_disk folder, or the split named `split` of a
+    dataset on the Hugging Face Hub."""
+    files = [source] if isinstance(source, str) else [str(item) for item in source]
+    first = Path(files[0])
+    if len(files) == 1 and first.is_dir():
+        loaded = load_from_disk(str(first))
+        return loaded[split] if isinstance(loaded, DatasetDict) else loaded
+    suffix = first.suffix.lower()
+    if suffix in DATA_BUILDERS:
+        missing = [name for name in files if not is_glob(name) and not Path(name).is_file()]
+        if missing:
+            raise DataError(f"data file {missing[0]} not found; run from the project root")
+        options = {"delimiter": "\t"} if suffix == ".tsv" else {}
+        try:
+            return load_dataset(DATA_BUILDERS[suffix], data_files=files, split="train", **options)
+        except FileNotFoundError as error:  # a glob that matches no file
+            raise DataError(f"no data file matches {source}: {error}") from error
+    return load_hub_split(files[0], split)
+
+
+def is_glob(name: str) -> bool:
+    return any(char in name for char in "*?[")
+
+
+def load_hub_split(name: str, split: str) -> Dataset:
+    """A split of a Hub dataset, by name; offline only what the local datasets cache holds."""
+    try:
+        return load_dataset(name, split=split)
+    except (ConnectionError, FileNotFoundError) as error:
+        raise DataError(
+            f"{name!r} is no local file, and the Hub dataset of that name cannot be loaded "
+            f"({error}). Offline only datasets already in the local cache load: load it once "
+            f"where the Hub can be reached (datasets.load_dataset({name!r})), or point the "
+            "config's data files at local files"
+        ) from error
 
 
 def encode_labels(dataset: Dataset, data: dict, split: str) -> Dataset:
@@ -203,7 +229,9 @@ def encode_labels(dataset: Dataset, data: dict, split: str) -> Dataset:
             f"its columns are {dataset.column_names}. Fix data.text_column / data.label_column"
         )
     before = len(dataset)
-    dataset = dataset.filter(lambda row: str(row[label_column] or "").strip() != "")
+    dataset = dataset.filter(
+        lambda row: row[label_column] is not None and str(row[label_column]).strip() != ""
+    )
     if len(dataset) < before:
         logger.warning("%s: dropped %d rows without a label", split, before - len(dataset))
     unknown = sorted({str(v).strip() for v in dataset[label_column]} - set(label2id))
@@ -224,7 +252,7 @@ def load_data(data: dict, seed: int, max_samples: int | None) -> DatasetDict:
     splits = {"train": encode_labels(load_split(data["train_file"]), data, "train")}
     if data.get("validation_file"):
         splits["validation"] = encode_labels(
-            load_split(data["validation_file"]), data, "validation"
+            load_split(data["validation_file"], "validation"), data, "validation"
         )
     else:
         # Carve a validation split out of the training data, keeping class proportions.
@@ -238,7 +266,7 @@ def load_data(data: dict, seed: int, max_samples: int | None) -> DatasetDict:
             parts = splits["train"].train_test_split(test_size=fraction, seed=seed)
         splits["train"], splits["validation"] = parts["train"], parts["test"]
     if data.get("test_file"):
-        splits["test"] = encode_labels(load_split(data["test_file"]), data, "test")
+        splits["test"] = encode_labels(load_split(data["test_file"], "test"), data, "test")
     if max_samples:
         splits = {
             name: split.select(range(min(max_samples, len(split))))
@@ -345,6 +373,63 @@ def attention_option(model_config: dict) -> dict:
     return {"attn_implementation": kernel} if kernel else {}
 
 
+def model_source_problem(name: str) -> str | None:
+    """Why from_pretrained(name) cannot work on this machine, found in a second instead of
+    after minutes of download retries; None when it can."""
+    if Path(name).is_dir():
+        return None if Path(name, "config.json").is_file() else f"{name} has no config.json"
+    from huggingface_hub import try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(name, "config.json"), str):
+        return None  # in the Hugging Face cache
+    where = f"{name} is not a local folder and not in the Hugging Face cache"
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        return f"{where}, and HF_HUB_OFFLINE is set"
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=3).close()
+    except OSError:
+        return f"{where}, and the Hugging Face Hub cannot be reached from this machine"
+    return None
+
+
+def check_model_source(name: str) -> None:
+    problem = model_source_problem(name)
+    if problem:
+        folder = "models/" + name.rstrip("/").rsplit("/", 1)[-1]
+        raise DataError(
+            f"{problem}. Download it where the Hub is reachable (hf download {name} "
+            f"--local-dir {folder}) and set model.name_or_path: {folder}"
+        )
+
+
+def protect_finished_run(config: dict, args: argparse.Namespace) -> None:
+    """A quick check (--max-steps / --max-samples) never writes over a finished run's model
+    and metrics, and resumes a checkpoint only to go beyond it (from checkpoint-147 a 20-step
+    check would train no steps): otherwise it trains afresh in output_dir/quick-check."""
+    if args.hpo or not (args.max_steps or args.max_samples):
+        return
+    output_dir = Path(config["training"]["output_dir"])
+    metrics_file = output_dir / "final_metrics.json"
+    finished = metrics_file.is_file() and json.loads(metrics_file.read_text()).get("full_run")
+    checkpoint = None if args.no_resume else last_checkpoint(str(output_dir), args)
+    step = 0
+    if checkpoint:
+        state = json.loads(Path(checkpoint, "trainer_state.json").read_text())
+        step = int(state.get("global_step", 0))
+    beyond_checkpoint = bool(args.max_steps) and step < args.max_steps
+    if not finished and (checkpoint is None or beyond_checkpoint):
+        return
+    quick = output_dir / "quick-check"
+    logger.warning(
+        "%s holds %s: this quick check trains afresh in %s and leaves it as it is",
+        output_dir,
+        "a finished run" if finished else f"a checkpoint at step {step}",
+        quick,
+    )
+    config["training"]["output_dir"] = str(quick)
+    args.resume, args.no_resume = None, True
+
+
 def build_trainer(
     config: dict, args: argparse.Namespace, callbacks=()
 ) -> tuple[Trainer, Dataset | None]:
@@ -440,6 +525,7 @@ def train(config: dict, args: argparse.Namespace) -> dict:
             {
                 "global_step": trainer.state.global_step,
                 "resumed_from": checkpoint,
+                "full_run": not (args.max_steps or args.max_samples),
                 "best_checkpoint": trainer.state.best_model_checkpoint,
                 "class_weights": dict(zip(labels, weights.tolist(), strict=True))
                 if weights is not None
@@ -631,12 +717,25 @@ def print_results(metrics: dict) -> None:
             print(f"  {name:<22} {value:.4f}")
 
 
+def check_label_kind(data: dict) -> None:
+    kind = data.get("label_kind", LABEL_KIND)
+    if kind != LABEL_KIND:
+        raise DataError(
+            f"data.label_kind is {kind!r}, but this script trains {LABEL_KIND} labels; "
+            f"write the script of that kind with `trainwright init classification "
+            f"--label-kind {kind} --force`"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(message)s", level=logging.INFO)
     load_env_file()
     try:
         config = load_config(args.config, args.overrides)
+        check_label_kind(config["data"])
+        check_model_source(config["model"]["name_or_path"])
+        protect_finished_run(config, args)
         if args.max_steps:
             config["training"]["max_steps"] = args.max_steps
         if args.hpo:

@@ -67,6 +67,7 @@ import logging
 import os
 import re
 import shutil
+import socket
 import sys
 from pathlib import Path
 
@@ -95,8 +96,8 @@ DATA_BUILDERS = {
     ".jsonl": "json",
     ".parquet": "parquet",
     ".txt": "text",
+    ".arrow": "arrow",
 }
-ROLES = ("system", "user", "assistant", "tool")
 IGNORE_INDEX = -100  # label of tokens that carry no loss
 # Used when the tokenizer has no chat template of its own; saved with the tokenizer.
 FALLBACK_CHAT_TEMPLATE = (
@@ -198,26 +199,47 @@ def load_env_file(path: str = ".env") -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def load_split(path_or_name: str) -> Dataset:
-    """A local csv / tsv / json / jsonl / parquet / txt file, a save_to_disk folder, or a
-    dataset on the Hugging Face Hub (its train split)."""
-    path = Path(path_or_name)
-    if path.is_dir():
-        loaded = load_from_disk(str(path))
-        return loaded["train"] if isinstance(loaded, DatasetDict) else loaded
-    if path.suffix.lower() in DATA_BUILDERS:
-        if not path.is_file():
-            raise DataError(f"data file {path} not found; run from the project root")
-        builder = DATA_BUILDERS[path.suffix.lower()]
-        options = {"delimiter": "\t"} if path.suffix.lower() == ".tsv" else {}
-        return load_dataset(builder, data_files=str(path), split="train", **options)
-    return load_dataset(path_or_name, split="train")
+def load_split(source: str | list[str], split: str = "train") -> Dataset:
+    """One split: local files (csv / tsv / json / jsonl / parquet / txt / arrow; a path, a glob
+    or a list of them, all loaded), a save_to_disk folder, or the split named `split` of a
+    dataset on the Hugging Face Hub."""
+    files = [source] if isinstance(source, str) else [str(item) for item in source]
+    first = Path(files[0])
+    if len(files) == 1 and first.is_dir():
+        loaded = load_from_disk(str(first))
+        return loaded[split] if isinstance(loaded, DatasetDict) else loaded
+    suffix = first.suffix.lower()
+    if suffix in DATA_BUILDERS:
+        missing = [name for name in files if not is_glob(name) and not Path(name).is_file()]
+        if missing:
+            raise DataError(f"data file {missing[0]} not found; run from the project root")
+        options = {"delimiter": "\t"} if suffix == ".tsv" else {}
+        try:
+            return load_dataset(DATA_BUILDERS[suffix], data_files=files, split="train", **options)
+        except FileNotFoundError as error:  # a glob that matches no file
+            raise DataError(f"no data file matches {source}: {error}") from error
+    return load_hub_split(files[0], split)
+
+
+def is_glob(name: str) -> bool:
+    return any(char in name for char in "*?[")
+
+
+def load_hub_split(name: str, split: str) -> Dataset:
+    """A split of a Hub dataset, by name; offline only what the local datasets cache holds."""
+    try:
+        return load_dataset(name, split=split)
+    except (ConnectionError, FileNotFoundError) as error:
+        raise DataError(
+            f"{name!r} is no local file, and the Hub dataset of that name cannot be loaded "
+            f"({error}). Offline only datasets already in the local cache load: load it once "
+            f"where the Hub can be reached (datasets.load_dataset({name!r})), or point the "
+            "config's data files at local files"
+        ) from error
 
 
 def conversation_of(row: dict, data: dict) -> list[dict]:
-    """The row as chat messages: a `messages` list, or a prompt and its response."""
-    if data["format"] == "chat":
-        return row[data["messages_column"]]
+    """The row as a user message (the prompt, then its input) and the assistant's response."""
     prompt = str(row[data["prompt_column"]] or "").strip()
     extra = data.get("input_column") and str(row.get(data["input_column"]) or "").strip()
     if extra:
@@ -228,19 +250,9 @@ def conversation_of(row: dict, data: dict) -> list[dict]:
     ]
 
 
-def check_conversation(messages: object, where: str) -> None:
-    if not isinstance(messages, list) or not messages:
-        raise DataError(f"{where}: the messages are not a non-empty list")
-    for number, message in enumerate(messages, start=1):
-        if not isinstance(message, dict) or not {"role", "content"} <= set(message):
-            raise DataError(f"{where}, message {number}: needs 'role' and 'content'")
-        if message["role"] not in ROLES:
-            raise DataError(
-                f"{where}, message {number}: role {message['role']!r} is not one of "
-                f"{', '.join(ROLES)}"
-            )
-    if not any(message["role"] == "assistant" for message in messages):
-        raise DataError(f"{where}: no assistant turn, so there is no response to learn")
+def check_row(row: dict, data: dict, where: str) -> None:
+    if not str(row[data["response_column"]] or "").strip():
+        raise DataError(f"{where}: the response {data['response_column']!r} is empty")
 
 
 def render_chat(tokenizer, messages: list[dict], generation_prompt: bool = False) -> str:
@@ -281,14 +293,14 @@ def encode_conversation(tokenizer, messages: list[dict], max_length: int) -> dic
     }
 
 
-def load_checked(path: str, data: dict) -> Dataset:
-    """A data file whose every row is a usable conversation; errors name the file's row."""
-    dataset = load_split(path)
-    columns = (
-        [data["messages_column"]]
-        if data["format"] == "chat"
-        else [data["prompt_column"], data["response_column"]]
-    )
+def load_checked(path: str | list[str], data: dict, split: str = "train") -> Dataset:
+    """A split whose every row is a usable example; errors name the file's row."""
+    dataset = load_split(path, split)
+    columns = [
+        column
+        for column in (data["prompt_column"], data.get("input_column"), data["response_column"])
+        if column
+    ]
     missing = [column for column in columns if column not in dataset.column_names]
     if missing:
         raise DataError(
@@ -296,14 +308,14 @@ def load_checked(path: str, data: dict) -> Dataset:
             "column names in the config's data section"
         )
     for number, row in enumerate(dataset.select_columns(columns), start=1):
-        check_conversation(conversation_of(row, data), f"{path} row {number}")
+        check_row(row, data, f"{path} row {number}")
     return dataset
 
 
-def load_conversations(data: dict, seed: int, max_samples: int | None) -> DatasetDict:
+def load_examples(data: dict, seed: int, max_samples: int | None) -> DatasetDict:
     splits = {"train": load_checked(data["train_file"], data)}
     if data.get("validation_file"):
-        splits["validation"] = load_checked(data["validation_file"], data)
+        splits["validation"] = load_checked(data["validation_file"], data, "validation")
     else:
         parts = splits["train"].train_test_split(
             test_size=data.get("validation_fraction", 0.1), seed=seed
@@ -314,7 +326,7 @@ def load_conversations(data: dict, seed: int, max_samples: int | None) -> Datase
     return DatasetDict(splits)
 
 
-def tokenize_conversations(dataset: DatasetDict, tokenizer, data: dict) -> DatasetDict:
+def tokenize_examples(dataset: DatasetDict, tokenizer, data: dict) -> DatasetDict:
     max_length = int(data["max_length"])
     encoded = {}
     for name, split in dataset.items():
@@ -388,6 +400,63 @@ def attention_option(model_config: dict) -> dict:
     return {"attn_implementation": kernel} if kernel else {}
 
 
+def model_source_problem(name: str) -> str | None:
+    """Why from_pretrained(name) cannot work on this machine, found in a second instead of
+    after minutes of download retries; None when it can."""
+    if Path(name).is_dir():
+        return None if Path(name, "config.json").is_file() else f"{name} has no config.json"
+    from huggingface_hub import try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(name, "config.json"), str):
+        return None  # in the Hugging Face cache
+    where = f"{name} is not a local folder and not in the Hugging Face cache"
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        return f"{where}, and HF_HUB_OFFLINE is set"
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=3).close()
+    except OSError:
+        return f"{where}, and the Hugging Face Hub cannot be reached from this machine"
+    return None
+
+
+def check_model_source(name: str) -> None:
+    problem = model_source_problem(name)
+    if problem:
+        folder = "models/" + name.rstrip("/").rsplit("/", 1)[-1]
+        raise DataError(
+            f"{problem}. Download it where the Hub is reachable (hf download {name} "
+            f"--local-dir {folder}) and set model.name_or_path: {folder}"
+        )
+
+
+def protect_finished_run(config: dict, args: argparse.Namespace) -> None:
+    """A quick check (--max-steps / --max-samples) never writes over a finished run's model
+    and metrics, and resumes a checkpoint only to go beyond it (from checkpoint-147 a 20-step
+    check would train no steps): otherwise it trains afresh in output_dir/quick-check."""
+    if args.hpo or not (args.max_steps or args.max_samples):
+        return
+    output_dir = Path(config["training"]["output_dir"])
+    metrics_file = output_dir / "final_metrics.json"
+    finished = metrics_file.is_file() and json.loads(metrics_file.read_text()).get("full_run")
+    checkpoint = None if args.no_resume else last_checkpoint(str(output_dir), args)
+    step = 0
+    if checkpoint:
+        state = json.loads(Path(checkpoint, "trainer_state.json").read_text())
+        step = int(state.get("global_step", 0))
+    beyond_checkpoint = bool(args.max_steps) and step < args.max_steps
+    if not finished and (checkpoint is None or beyond_checkpoint):
+        return
+    quick = output_dir / "quick-check"
+    logger.warning(
+        "%s holds %s: this quick check trains afresh in %s and leaves it as it is",
+        output_dir,
+        "a finished run" if finished else f"a checkpoint at step {step}",
+        quick,
+    )
+    config["training"]["output_dir"] = str(quick)
+    args.resume, args.no_resume = None, True
+
+
 def check_method(adapter: dict) -> None:
     """Stop when the config asks for another method than the one this script holds."""
     method = adapter.get("method")
@@ -450,7 +519,7 @@ def load_trainable_model(config: dict, tokenizer):
 
 
 def build_trainer(config: dict, args: argparse.Namespace, callbacks=()) -> tuple[Trainer, None]:
-    """The Trainer for one run (conversations have no test split here)."""
+    """The Trainer for one run (the examples have no test split here)."""
     data, training = config["data"], config["training"]
     training_args = training_arguments(training)
     set_seed(training_args.seed)
@@ -465,8 +534,8 @@ def build_trainer(config: dict, args: argparse.Namespace, callbacks=()) -> tuple
         tokenizer.chat_template = FALLBACK_CHAT_TEMPLATE
 
     # Data
-    dataset = tokenize_conversations(
-        load_conversations(data, training_args.seed, args.max_samples), tokenizer, data
+    dataset = tokenize_examples(
+        load_examples(data, training_args.seed, args.max_samples), tokenizer, data
     )
     collator = DataCollatorForSeq2Seq(
         tokenizer,
@@ -503,14 +572,16 @@ def write_samples(trainer: Trainer, config: dict, path: Path) -> int:
     settings = dict(config.get("generation") or {})
     count = int(settings.pop("num_prompts", 3))
     tokenizer, model = trainer.processing_class, trainer.model
-    rows = load_conversations(config["data"], trainer.args.seed, None)["validation"]
+    data = config["data"]
+    rows = load_examples(data, trainer.args.seed, None)["validation"]
     model.eval()
     written = 0
     with open(path, "w", encoding="utf-8") as handle:
         for row in rows.select(range(min(count, len(rows)))):
-            messages = conversation_of(row, config["data"])
+            messages = conversation_of(row, data)
             last = max(i for i, m in enumerate(messages) if m["role"] == "assistant")
             prompt = render_chat(tokenizer, messages[:last], generation_prompt=True)
+            reference = messages[last]["content"]
             inputs = tokenizer(prompt, add_special_tokens=False, return_tensors="pt")
             with torch.no_grad():
                 output = model.generate(
@@ -519,7 +590,7 @@ def write_samples(trainer: Trainer, config: dict, path: Path) -> int:
             answer = tokenizer.decode(
                 output[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True
             )
-            record = {"prompt": prompt, "reference": messages[last]["content"], "answer": answer}
+            record = {"prompt": prompt, "reference": reference, "answer": answer}
             handle.write(json.dumps(record) + "\n")
             written += 1
     return written
@@ -551,6 +622,7 @@ def train(config: dict, args: argparse.Namespace) -> dict:
             "method": config["adapter"]["method"],
             "global_step": trainer.state.global_step,
             "resumed_from": checkpoint,
+            "full_run": not (args.max_steps or args.max_samples),
             "best_checkpoint": trainer.state.best_model_checkpoint,
         }
     )
@@ -742,6 +814,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.config, args.overrides)
         check_method(config.get("adapter") or {})
+        check_model_source(config["model"]["name_or_path"])
+        protect_finished_run(config, args)
         if args.max_steps:
             config["training"]["max_steps"] = args.max_steps
         if args.hpo:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from trainwright.discovery.architecture import Architecture
+from trainwright.discovery.data_shape import PROMPT_COMPLETION
 from trainwright.discovery.model import ModelFacts
 from trainwright.errors import UserError
 from trainwright.planning.classification import learning_rate as classification_learning_rate
@@ -37,7 +38,12 @@ from trainwright.planning.fine_tuning.objective import (
     SFT,
 )
 from trainwright.planning.fine_tuning.targets import lora_parameters, lora_targets
-from trainwright.planning.labelled import best_metric, class_weights
+from trainwright.planning.labelled import (
+    best_metric,
+    class_weights,
+    has_class_label_ids,
+    planned_counts,
+)
 from trainwright.planning.memory import ModelShape, TrainingSetup, fit_batch
 from trainwright.planning.plan import Choice, Plan, SearchParameter
 from trainwright.planning.requirements import requirement_line
@@ -101,9 +107,9 @@ def _learning_rate(method: str, objective: str, model: ModelFacts, parameters: i
                         f"{size_class} train well at {rate:g}", "peak rate after warmup, by size")
 
 
-def _objective(objective: str, inputs: PlanInputs) -> Objective:
+def _objective(objective: str, inputs: PlanInputs, data: dict[str, Choice]) -> Objective:
     if objective == SEQUENCE_CLASSIFICATION:
-        return Objective(*best_metric(inputs.data.train.label_counts))
+        return Objective(*best_metric(planned_counts(inputs.data.train, data)))
     reason = LOSS_REASONS[objective]
     return Objective(Choice("loss", reason, reason), greater_is_better=False)
 
@@ -160,7 +166,7 @@ def plan_fine_tuning(inputs: PlanInputs) -> Plan:
                                       "QLoRA recipe: recomputed activations save memory")
         if qlora else None))
 
-    judged_by = _objective(objective, inputs)
+    judged_by = _objective(objective, inputs, section)
     epochs = pick_by_table(TABLE["epochs"], examples)
     label_names = "a PEFT model's forward() hides the label argument from Trainer's signature " \
                   "check; named here so evaluation reports a loss"
@@ -187,8 +193,8 @@ def plan_fine_tuning(inputs: PlanInputs) -> Plan:
     if qlora:
         sections["quantization"] = quantization_section(facts)
     if objective == SEQUENCE_CLASSIFICATION:
-        sections["loss"] = {"class_weights": class_weights(inputs.data.train.label_counts,
-                                                           section["labels"].value)}
+        sections["loss"] = {"class_weights": class_weights(
+            planned_counts(inputs.data.train, section), section["labels"].value)}
     if objective == SFT:
         sections["generation"] = {key: default(TABLE, key)
                                   for key in ("num_prompts", "max_new_tokens", "do_sample")}
@@ -217,12 +223,15 @@ def plan_fine_tuning(inputs: PlanInputs) -> Plan:
         "trainable_parameters": trainable,
         "trainable_share": share,
         "architecture_source": architecture.source,
-        "chat_template": _chat_template_note(model) if objective == SFT else None,
+        "chat_template": _chat_template_note(model) if objective == SFT
+        and section["format"].value != PROMPT_COMPLETION else None,
         "memory": batch.fit.estimate.components if batch.fit is not None else None,
     }
     return assemble_plan(inputs, sections, search_space(inputs, training, judged_by, search),
-                         script_for(inputs, f"fine-tuning/{objective}.py.j2",
-                                    MODEL_CLASSES[objective]),
+                         replace(script_for(inputs, f"fine-tuning/{objective}.py.j2",
+                                            MODEL_CLASSES[objective]),
+                                 class_label_ids=objective == SEQUENCE_CLASSIFICATION
+                                 and has_class_label_ids(inputs.data.train, section)),
                          summary, warnings=method_warnings(method, options, facts),
                          requirements=requirements)
 
