@@ -71,3 +71,22 @@ def test_help_lists_every_command_whole(capsys):
     assert "..." not in commands and "…" not in commands
     for command in ("init", "inspect", "validate", "estimate", "env"):
         assert f"  {command} " in commands
+
+
+def test_summary_reasons_are_cut_at_a_clause_never_inside_brackets():
+    from trainwright.cli import _short
+
+    reason = ("the 99th percentile is 21 words (1.4 tokens a word; the tokenizer was not "
+              "available); rounded up. Batches are padded")
+    assert _short(reason) == ("the 99th percentile is 21 words (1.4 tokens a word; the "
+                              "tokenizer was not available)")
+    assert _short("no clause at all") == "no clause at all"
+
+
+def test_summary_values_read_as_numbers_and_names():
+    from trainwright.cli import _value_text
+
+    assert _value_text({"negative": 1.1110999584197998, "positive": 0.5}) == \
+        "negative 1.111, positive 0.5"
+    assert _value_text(["q_proj", "v_proj"]) == "q_proj, v_proj"
+    assert _value_text(None) == "none" and _value_text(3e-05) == "3e-05"

@@ -372,7 +372,8 @@ def _print_files(changes, dry_run: bool) -> None:
 
 # The choices inferred from the data, shown with their evidence and the flag that overrides
 # them (in their reasons) before the hyperparameters.
-INFERRED = (("data", "train_file"), ("data", "validation_file"), ("data", "test_file"),
+INFERRED = (("model", "name_or_path"),
+            ("data", "train_file"), ("data", "validation_file"), ("data", "test_file"),
             ("data", "objective"), ("data", "format"),
             ("data", "prompt_column"), ("data", "response_column"),
             ("data", "text_column"), ("data", "label_column"), ("data", "label_kind"))
@@ -383,11 +384,10 @@ def _print_inferred(plan) -> None:
     for section, key in INFERRED:
         choice = plan.sections.get(section, {}).get(key)
         if choice is not None:
-            value = ", ".join(choice.value) if isinstance(choice.value, list) else \
-                "none" if choice.value is None else str(choice.value)
-            table.add_row(key, value, choice.reason)
+            table.add_row("model" if key == "name_or_path" else key, _value_text(choice.value),
+                          choice.reason)
     if table.row_count:
-        console.print(table)
+        console.print(_folding(table))
 
 
 def _print_plan_table(plan) -> None:
@@ -399,7 +399,7 @@ def _print_plan_table(plan) -> None:
             "metric_for_best_model", "bf16", "fp16")
     for key in keys:
         if key in training:
-            table.add_row(key, str(training[key].value), _short(training[key].reason))
+            table.add_row(key, _value_text(training[key].value), _short(training[key].reason))
     if plan.task == "fine-tuning":
         facts = plan.facts_summary
         table.add_row("objective", plan.value("data", "objective"),
@@ -416,13 +416,41 @@ def _print_plan_table(plan) -> None:
                          ("loss", "class_weights")):
         choice = plan.sections.get(section, {}).get(key)
         if choice is not None:
-            table.add_row(key, str(choice.value), _short(choice.reason))
-    console.print(table)
+            table.add_row(key, _value_text(choice.value), _short(choice.reason))
+    console.print(_folding(table))
+
+
+def _folding(table: Table) -> Table:
+    """Setting names stay whole; long values and reasons wrap instead of ending in '…'."""
+    for column in table.columns:
+        column.overflow = "fold"
+    table.columns[0].no_wrap = True
+    return table
 
 
 def _short(reason: str) -> str:
-    """The first clause of a reason; README-TRAINING.md has all of it."""
-    return reason.split(";")[0].split(". ")[0]
+    """The first clause of a reason, never cut inside brackets; README-TRAINING.md has all."""
+    depth = 0
+    for index, char in enumerate(reason):
+        depth += char in "([{"
+        depth -= char in ")]}"
+        if depth == 0 and (char == ";" or reason.startswith(". ", index)):
+            return reason[:index]
+    return reason
+
+
+def _value_text(value) -> str:
+    """A value as a person reads it: lists and mappings without Python's brackets and quotes,
+    floats without float noise."""
+    if value is None:
+        return "none"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{key} {_value_text(item)}" for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_value_text(item) for item in value)
+    return str(value)
 
 
 def _print_next_steps(prepared) -> None:

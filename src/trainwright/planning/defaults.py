@@ -20,7 +20,7 @@ EARLY_STOPPING_THRESHOLD = (0.0, "any improvement counts", "any improvement coun
 
 CLASSIFICATION: dict[str, Any] = {
     "model": ("distilbert/distilbert-base-uncased",
-              ("a small (66 M parameters), fast and strong English encoder; pass --model for "
+              ("a small, fast and strong English encoder; pass --model for "
                "another (a multilingual one for non-English text)"),
               "a small, fast English encoder"),
     "output_dir": ("outputs/classification", "checkpoints, the final model and metrics",
@@ -91,7 +91,7 @@ CLASSIFICATION_EFFECTIVE_BATCH = ((5_000, 16), (None, 32))
 
 GENERATION: dict[str, Any] = {
     "model": ("HuggingFaceTB/SmolLM2-135M",
-              ("a small (135 M parameters) Llama-style model that trains on one consumer GPU; "
+              ("a small Llama-style model that trains on one consumer GPU; "
                "pass --model for another"),
               "a small Llama-style model"),
     "output_dir": ("outputs/generation", "checkpoints, the final model, samples and metrics",
@@ -165,7 +165,7 @@ SCRATCH_ARCHITECTURES = (
 
 FINE_TUNING: dict[str, Any] = {
     "model": ("HuggingFaceTB/SmolLM2-135M-Instruct",
-              ("a small (135 M parameters) instruction-tuned Llama-style model with a chat "
+              ("a small instruction-tuned Llama-style model with a chat "
                "template; pass --model for another"),
               "a small instruction-tuned model with a chat template"),
     "classification_model": CLASSIFICATION["model"],

@@ -26,7 +26,7 @@ ENVIRONMENT = jinja2.Environment(
     autoescape=False,
 )
 
-GITIGNORE_LINES = (".env", "outputs/", "checkpoint-*/", "runs/", "wandb/")
+GITIGNORE_LINES = (".env", "outputs/", "checkpoint-*/", "runs/", "wandb/", "*.bak")
 
 
 def yaml_value(value: Any) -> str:

@@ -543,7 +543,8 @@ def build_trainer(
     }
     weights = class_weight_tensor(config.get("loss") or {}, labels)
     if weights is not None:
-        logger.info("Class weights: %s", dict(zip(labels, weights.tolist(), strict=True)))
+        pairs = zip(labels, weights.tolist(), strict=True)
+        logger.info("Class weights: %s", ", ".join(f"{name} {value:.3f}" for name, value in pairs))
         trainer = WeightedLossTrainer(**common, class_weights=weights)
     else:
         trainer = Trainer(**common)
