@@ -227,6 +227,7 @@ def test_the_walk_keeps_to_its_budget_and_reports_progress(tmp_path, monkeypatch
     assert facts.files_scanned == 120
 
 
+@pytest.mark.e2e  # a whole init: it starts the TrainingArguments check in a child
 def test_two_equally_plausible_candidates_are_a_question(tmp_path, tiny_bert, monkeypatch,
                                                          capsys):
     rows = labelled_texts(400, seed=9)

@@ -293,6 +293,7 @@ def test_validate_checks_the_metric_and_labels_of_each_kind():
 # The command line: exit 2 with the candidates, or the question in a terminal
 # ---------------------------------------------------------------------------------------------
 
+@pytest.mark.e2e  # a whole init: it starts the TrainingArguments check in a child
 def test_without_a_terminal_init_stops_listing_the_candidates(tickets, capsys):
     before = sorted(p.relative_to(tickets) for p in tickets.rglob("*"))
     assert main(["init", "classification", str(tickets), "--model", MODEL]) == 2
@@ -318,6 +319,7 @@ def test_in_a_terminal_init_asks_and_plans_with_the_answer(tickets, capsys, monk
     assert "label_kind single-label" in summary  # every inferred choice, with its evidence
 
 
+@pytest.mark.e2e  # a whole init: it starts the TrainingArguments check in a child
 def test_bad_labels_are_exit_2_with_the_numbers_and_nothing_written(tmp_path, capsys):
     rows = [(text, f"T-{number:04d}") for number, (text, _) in enumerate(labelled_texts(100))]
     write_csv(tmp_path / "data" / "tickets.csv", rows, header=("text", "ticket"))

@@ -9,7 +9,7 @@ import shutil
 import pytest
 from builders import labelled_texts, write_csv
 
-from trainwright.discovery.availability import ModelAvailability, model_availability
+from trainwright.discovery.availability import ModelAvailability, download_fix, model_availability
 from trainwright.discovery.model import describe_model
 from trainwright.discovery.models import Hardware
 from trainwright.pipeline import prepare
@@ -86,3 +86,10 @@ def test_train_py_stops_at_once_with_the_fix_when_the_model_cannot_load(tmp_path
     assert "someone/absent is not a local folder and not in the Hugging Face cache" in line
     assert "hf download someone/absent --local-dir models/absent" in line
     assert "Traceback" not in result.stderr
+
+
+def test_a_path_that_is_not_a_model_folder_is_not_sent_to_the_hub(tmp_path):
+    found = model_availability(str(tmp_path / "no-model-here"), None)
+    assert found.kind == ModelAvailability.UNAVAILABLE
+    assert "not a model folder" in found.detail and "hf download" not in download_fix(
+        str(tmp_path / "no-model-here"))

@@ -27,7 +27,7 @@ from trainwright.discovery.dependencies import (
 )
 from trainwright.discovery.hardware import probe_hardware
 from trainwright.errors import AmbiguousChoice, TrainwrightError, UserError
-from trainwright.pipeline import prepare, start_probe, write_and_verify
+from trainwright.pipeline import prepare, settle_probe, start_probe, write_and_verify
 from trainwright.planning import Options
 from trainwright.planning.label_columns import label_candidates
 from trainwright.planning.ranking import rank as rank_data
@@ -109,6 +109,9 @@ def init(training_type: str | None, project: str, model: str | None, data_paths:
                       target_modules=tuple(name.strip() for name in (target_modules or "")
                                            .split(",") if name.strip()))
     with contextlib.ExitStack() as stack:
+        probe = None if dry_run else start_probe()  # first: its imports overlap discovery
+        if probe is not None:
+            stack.enter_context(probe)
         answers: list[str] = []  # flags an answer to a question stands for
         while True:
             try:
@@ -133,9 +136,7 @@ def init(training_type: str | None, project: str, model: str | None, data_paths:
             errors.print(f"note: {note}", markup=False)
         if dry_run:
             return _show_dry_run(prepared)
-        probe = start_probe(prepared)
-        if probe is not None:
-            stack.enter_context(probe)
+        probe = settle_probe(probe, prepared)
         with errors.status("Writing and verifying..."):
             checks = write_and_verify(prepared, probe)
     plan = prepared.plan

@@ -15,6 +15,7 @@ from trainwright.discovery.architecture import (
     ArchitectureUnavailable,
     inspect_architecture,
 )
+from trainwright.discovery.dependencies import installed_version
 from trainwright.discovery.hardware import probe_hardware
 from trainwright.discovery.model import ModelFacts, describe_model, token_lengths
 from trainwright.discovery.models import GPU, Dependencies, Hardware, ProjectFacts
@@ -78,12 +79,19 @@ def prepare(task: str, project: str | Path, options: Options, *, force: bool = F
     return Prepared(facts, model, the_plan, files, changes)
 
 
-def start_probe(prepared: Prepared) -> TrainingArgumentsProbe | CachedCheck | None:
-    """The TrainingArguments check of the config about to be written: cached when the same
-    training: section built with the same versions before, else a child process starts now
-    (it imports torch and transformers while the files are written); None without
-    transformers."""
-    return training_arguments_check(prepared.files[prepared.plan.config_path])
+def start_probe() -> TrainingArgumentsProbe | None:
+    """Start building TrainingArguments in a child process before anything else, so that its
+    imports of torch and transformers overlap discovery; None without transformers."""
+    return TrainingArgumentsProbe() if installed_version("transformers") else None
+
+
+def settle_probe(probe: TrainingArgumentsProbe | None, prepared: Prepared
+                 ) -> TrainingArgumentsProbe | CachedCheck | None:
+    """The check of the config about to be written: the cache when the same training:
+    section built with the same versions before (the early child is stopped), else the child."""
+    if probe is None:
+        return None
+    return training_arguments_check(prepared.files[prepared.plan.config_path], started=probe)
 
 
 def target_hardware(options: Options, detected: Hardware | None) -> Hardware | None:

@@ -105,10 +105,12 @@ class TrainingArgumentsProbe:
 class CachedCheck:
     """The same training: section built TrainingArguments of the same versions before."""
 
+    directory: Path
+
     def check(self, config_path: Path) -> Check:
         return Check("TrainingArguments", True, "the same training: section built "
                                                 f"TrainingArguments of {installed_stack()} before "
-                                                "(cached; delete ~/.cache/trainwright to rebuild)")
+                                                f"(cached in {self.directory})")
 
     def close(self) -> None:
         pass
@@ -155,11 +157,15 @@ class CheckCache:
             pass  # a read-only home: the check simply runs again next time
 
 
-def training_arguments_check(config_text: str, cache: CheckCache | None = None
+def training_arguments_check(config_text: str, cache: CheckCache | None = None,
+                             started: TrainingArgumentsProbe | None = None
                              ) -> TrainingArgumentsProbe | CachedCheck | None:
     """What checks the config's training: section against the installed TrainingArguments:
-    the cache when it built before, else a child process; None without transformers."""
+    the cache when it built before (a child ``started`` early is stopped), else that child or
+    a new one; None without transformers."""
     if not installed_version("transformers"):
+        if started is not None:
+            started.close()
         return None
     cache = cache or CheckCache()
     try:
@@ -168,8 +174,12 @@ def training_arguments_check(config_text: str, cache: CheckCache | None = None
         training = None  # the YAML check reports it; the child will fail on it too
     key = cache.key(training) if isinstance(training, dict) else ""
     if key and cache.hit(key):
-        return CachedCheck()
-    return TrainingArgumentsProbe(cache if key else None, key)
+        if started is not None:
+            started.close()
+        return CachedCheck(cache.directory)
+    probe = started or TrainingArgumentsProbe()
+    probe.cache, probe.key = (cache, key) if key else (None, "")
+    return probe
 
 
 def verify_files(root: Path, files: dict[str, str], config_path: str, script_path: str,

@@ -5,12 +5,14 @@ and, only when nothing else answers, one short connection attempt."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 TRUE = {"1", "true", "yes", "on"}
+HUB_NAME = re.compile(r"[\w.-]+/[\w.-]+|[\w.-]+")  # owner/name, or a bare canonical name
 CONNECT_TIMEOUT_S = 1.5
 
 
@@ -68,6 +70,10 @@ def hub_reachable(timeout: float = CONNECT_TIMEOUT_S) -> bool:
 def model_availability(name_or_path: str, local_path: str | None) -> ModelAvailability:
     if local_path:
         return ModelAvailability(ModelAvailability.LOCAL, "a local folder")
+    if not HUB_NAME.fullmatch(name_or_path):
+        return ModelAvailability(ModelAvailability.UNAVAILABLE,
+                                 "not a model folder (no config.json there) and not a Hub name "
+                                 "(owner/name)")
     snapshot = cached_snapshot(name_or_path)
     if snapshot is not None:
         return ModelAvailability(ModelAvailability.CACHED, "in the Hugging Face cache")
@@ -84,6 +90,8 @@ def model_availability(name_or_path: str, local_path: str | None) -> ModelAvaila
 
 
 def download_fix(name: str) -> str:
+    if not HUB_NAME.fullmatch(name):
+        return "pass --model with a model folder that holds config.json, or a Hub name"
     folder = f"models/{name.rsplit('/', 1)[-1]}"
     return (f"download it where the Hub is reachable (`hf download {name} --local-dir {folder}`) "
             f"and pass --model {folder}, or pass --model with a local model folder")
