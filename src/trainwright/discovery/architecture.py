@@ -42,20 +42,6 @@ class Architecture:
     def linear_names(self) -> list[str]:
         return [layer.name for layer in self.block_linears] + list(self.other_linears)
 
-    def targets_in_blocks(self) -> list[str]:
-        """The shortest names that pick every linear layer of the blocks and nothing outside
-        them: the leaf name (q_proj) where it is unique to the blocks, else its path inside a
-        block (attention.output.dense, because BERT's pooler is also called dense)."""
-        outside = {name.rsplit(".", 1)[-1] for name in self.other_linears}
-        prefix = f"{self.layers_module}."
-        targets: dict[str, None] = {}
-        for layer in self.block_linears:
-            if layer.leaf not in outside:
-                targets[layer.leaf] = None
-            else:  # drop "<layers_module>.<index>."
-                targets[layer.name[len(prefix):].split(".", 1)[1]] = None
-        return list(targets)
-
     def matched(self, targets: list[str]) -> list[LinearLayer]:
         """The block linears a LoRA target list selects (peft's rule: the whole name or a
         suffix after a dot)."""

@@ -20,13 +20,28 @@ def lora_targets(architecture: Architecture, options: Options) -> Choice:
                 f"{', '.join(architecture.available_targets())}.")
         return Choice(given, "given with --target-modules", "given with --target-modules",
                       source=FLAG)
-    targets = architecture.targets_in_blocks()
+    targets = targets_in_blocks(architecture)
     return Choice(targets, f"every linear layer of the attention and MLP blocks "
                            f"({len(architecture.block_linears)} in {architecture.num_layers} "
                            "blocks; QLoRA paper: adapting all of them matches full "
                            "fine-tuning, adapting only q/v does not); the output head is left "
                            f"out. Read from {architecture.source}; --target-modules overrides",
                   "every linear layer of the blocks; --target-modules overrides")
+
+
+def targets_in_blocks(architecture: Architecture) -> list[str]:
+    """The shortest names that pick every linear layer of the blocks and nothing outside
+    them: the leaf name (q_proj) where it is unique to the blocks, else its path inside a
+    block (attention.output.dense, because BERT's pooler is also called dense)."""
+    outside = {name.rsplit(".", 1)[-1] for name in architecture.other_linears}
+    prefix = f"{architecture.layers_module}."
+    targets: dict[str, None] = {}
+    for layer in architecture.block_linears:
+        if layer.leaf not in outside:
+            targets[layer.leaf] = None
+        else:  # drop "<layers_module>.<index>."
+            targets[layer.name[len(prefix):].split(".", 1)[1]] = None
+    return list(targets)
 
 
 def lora_parameters(architecture: Architecture, targets: list[str], rank: int) -> int:
