@@ -37,14 +37,19 @@ def hub_offline() -> bool:
                for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 
+def huggingface_home() -> Path:
+    """HF_HOME as huggingface_hub and datasets compute it: the root of both caches."""
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser()
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser()
+    return base / "huggingface"
+
+
 def hub_cache() -> Path:
     """The folder huggingface_hub caches downloads in, from the same variables it reads."""
     if os.environ.get("HF_HUB_CACHE"):
         return Path(os.environ["HF_HUB_CACHE"]).expanduser()
-    if os.environ.get("HF_HOME"):
-        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser()
-    return base / "huggingface" / "hub"
+    return huggingface_home() / "hub"
 
 
 def cached_snapshot(name: str) -> Path | None:

@@ -15,6 +15,7 @@ import os
 import re
 from pathlib import Path
 
+from trainwright.discovery.availability import huggingface_home
 from trainwright.discovery.data import inspect_data_file
 from trainwright.discovery.models import DataFile, DataProblem
 
@@ -25,9 +26,7 @@ def datasets_cache() -> Path:
     """HF_DATASETS_CACHE as `datasets.config` computes it."""
     if os.environ.get("HF_DATASETS_CACHE"):
         return Path(os.environ["HF_DATASETS_CACHE"]).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME", "~/.cache")
-    home = os.environ.get("HF_HOME", os.path.join(xdg, "huggingface"))
-    return Path(home, "datasets").expanduser()
+    return huggingface_home() / "datasets"
 
 
 def _snake_case(name: str) -> str:

@@ -137,51 +137,46 @@ def plan_batch(inputs: PlanInputs, workload: Workload) -> BatchPlan:
     """Per-device batch and accumulation that reach the effective batch within the memory."""
     hardware, table = inputs.facts.hardware, inputs.table
     target, reason = workload.effective_batch, workload.effective_batch_reason
-    per_device_comment = "examples per device and step"
-    accumulation_comment = "effective batch = per-device batch x this x GPUs"
-    eval_factor = table["eval_batch_factor"]
-    eval_reason = ("evaluation keeps no gradients, so twice the training batch fits"
-                   if eval_factor > 1 else "the same as training")
+    checkpointing = workload.gradient_checkpointing
+    fit, devices = None, max(1, len(hardware.gpus))
     if not hardware.gpus:
         per_device = min(target, table["cpu_batch"])
         accumulation = max(1, target // per_device)
         reason += f"; on {hardware.accelerator.upper()} memory is not the limit"
-        choices = {
-            "per_device_train_batch_size": Choice(per_device, reason, per_device_comment),
-            "gradient_accumulation_steps": Choice(accumulation, reason, accumulation_comment),
-            "per_device_eval_batch_size": Choice(per_device * eval_factor, eval_reason,
-                                                 eval_reason),
-        }
-        if workload.gradient_checkpointing is not None:
-            choices["gradient_checkpointing"] = workload.gradient_checkpointing
-        return BatchPlan(choices, per_device * accumulation, None)
-    gpu, devices = hardware.gpus[0], len(hardware.gpus)
-    setup = replace(workload.setup, batch_size=1, sequence_length=workload.sequence)
-    fit = fit_batch(workload.shape, setup, target, gpu.memory_mib, devices)
-    if not fit.fits:
-        method = f" with {setup.method}" if setup.method != "full" else ""
-        raise UserError(
-            f"Even one example of {workload.sequence} tokens{method} with gradient "
-            f"checkpointing needs about {fit.estimate.total_mib:,.0f} MiB, more than 90 % of "
-            f"the {gpu.memory_mib:,} MiB of {gpu.name}; no config was written.",
-            _no_fit_advice(inputs, workload, setup, gpu.memory_mib))
-    reason += (f": {fit.per_device} per device x {fit.accumulation} accumulation x {devices} "
-               f"GPU(s); estimated peak {fit.estimate.total_mib:,.0f} MiB of "
-               f"{gpu.memory_mib:,} MiB on {gpu.name} at length {workload.sequence}")
+    else:
+        gpu = hardware.gpus[0]
+        setup = replace(workload.setup, batch_size=1, sequence_length=workload.sequence)
+        fit = fit_batch(workload.shape, setup, target, gpu.memory_mib, devices)
+        if not fit.fits:
+            method = f" with {setup.method}" if setup.method != "full" else ""
+            raise UserError(
+                f"Even one example of {workload.sequence} tokens{method} with gradient "
+                f"checkpointing needs about {fit.estimate.total_mib:,.0f} MiB, more than 90 % "
+                f"of the {gpu.memory_mib:,} MiB of {gpu.name}; no config was written.",
+                _no_fit_advice(inputs, workload, setup, gpu.memory_mib))
+        per_device, accumulation = fit.per_device, fit.accumulation
+        reason += (f": {per_device} per device x {accumulation} accumulation x {devices} "
+                   f"GPU(s); estimated peak {fit.estimate.total_mib:,.0f} MiB of "
+                   f"{gpu.memory_mib:,} MiB on {gpu.name} at length {workload.sequence}")
+        if checkpointing is None and fit.gradient_checkpointing:
+            checkpointing = Choice(
+                True, f"without it not even one example fits in {gpu.memory_mib:,} MiB; it "
+                      "trades about 30 % speed for activation memory",
+                "recomputes activations: about 30 % slower, far less memory")
+    eval_factor = table["eval_batch_factor"]
+    eval_reason = ("evaluation keeps no gradients, so twice the training batch fits"
+                   if eval_factor > 1 else "the same as training")
     choices = {
-        "per_device_train_batch_size": Choice(fit.per_device, reason, per_device_comment),
-        "gradient_accumulation_steps": Choice(fit.accumulation, reason, accumulation_comment),
-        "per_device_eval_batch_size": Choice(fit.per_device * eval_factor, eval_reason,
+        "per_device_train_batch_size": Choice(per_device, reason,
+                                              "examples per device and step"),
+        "gradient_accumulation_steps": Choice(accumulation, reason, "effective batch = "
+                                              "per-device batch x this x GPUs"),
+        "per_device_eval_batch_size": Choice(per_device * eval_factor, eval_reason,
                                              eval_reason),
     }
-    if workload.gradient_checkpointing is not None:
-        choices["gradient_checkpointing"] = workload.gradient_checkpointing
-    elif fit.gradient_checkpointing:
-        choices["gradient_checkpointing"] = Choice(
-            True, f"without it not even one example fits in {gpu.memory_mib:,} MiB; it trades "
-                  "about 30 % speed for activation memory",
-            "recomputes activations: about 30 % slower, far less memory")
-    return BatchPlan(choices, fit.per_device * fit.accumulation * devices, fit)
+    if checkpointing is not None:
+        choices["gradient_checkpointing"] = checkpointing
+    return BatchPlan(choices, per_device * accumulation * devices, fit)
 
 
 def _no_fit_advice(inputs: PlanInputs, workload: Workload, setup: TrainingSetup,
