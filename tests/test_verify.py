@@ -84,3 +84,17 @@ def test_a_rerun_reuses_the_check_and_says_so(tmp_path, monkeypatch, capsys):
     assert "TrainingArguments ok the same training: section built" in second
     assert "(cached" in second
     assert not list(Path(project).glob("*.bak"))  # the rerun changed nothing
+
+
+def test_the_early_child_starts_only_for_an_init_that_writes(monkeypatch):
+    from trainwright import early
+
+    started = []
+    monkeypatch.setattr(early, "start_child", lambda: started.append(1) or object())
+    for argv in (["inspect", "."], ["init", "classification", "--dry-run"],
+                 ["init", "--help"], ["validate"]):
+        early.start_for(argv)
+    assert started == [] and early.take_started() is None
+    early.start_for(["init", "classification", "project"])
+    assert started == [1] and early.take_started() is not None
+    assert early.take_started() is None  # taken over once

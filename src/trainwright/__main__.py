@@ -1,5 +1,5 @@
 import sys
 
-from trainwright.cli import main
+from trainwright.early import main
 
 sys.exit(main())

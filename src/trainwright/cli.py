@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import platform
 import shlex
 import sys
+import sysconfig
 from pathlib import Path
 
 import click
@@ -380,13 +382,21 @@ INFERRED = (("model", "name_or_path"),
             ("data", "text_column"), ("data", "label_column"), ("data", "label_kind"))
 
 
+def _model_path_text(value) -> str:
+    """A model installed as a package reads as <site-packages>/..., not as the whole path."""
+    text = str(value)
+    site = sysconfig.get_paths()["purelib"]
+    return "<site-packages>" + text[len(site):] if text.startswith(site + os.sep) else text
+
+
 def _print_inferred(plan) -> None:
     table = Table("choice", "value", "evidence", title="Inferred from the data")
     for section, key in INFERRED:
         choice = plan.sections.get(section, {}).get(key)
         if choice is not None:
-            table.add_row("model" if key == "name_or_path" else key, _value_text(choice.value),
-                          choice.reason)
+            value = (_model_path_text(choice.value) if key == "name_or_path"
+                     else _value_text(choice.value))
+            table.add_row("model" if key == "name_or_path" else key, value, choice.reason)
     if table.row_count:
         console.print(_folding(table))
 

@@ -19,8 +19,17 @@ from trainwright.discovery.dependencies import installed_version
 from trainwright.discovery.hardware import probe_hardware
 from trainwright.discovery.model import ModelFacts, describe_model, token_lengths
 from trainwright.discovery.models import GPU, Dependencies, Hardware, ProjectFacts
+from trainwright.early import take_started
 from trainwright.errors import UserError
-from trainwright.planning import DataSelection, Options, Plan, choose_model, plan, select_data
+from trainwright.planning import (
+    DataSelection,
+    Options,
+    Plan,
+    choose_model,
+    default_model,
+    plan,
+    select_data,
+)
 from trainwright.planning.fine_tuning.objective import model_head
 from trainwright.planning.gpus import lookup_gpu, parse_memory
 from trainwright.render import GITIGNORE_LINES, render
@@ -68,8 +77,13 @@ def prepare(task: str, project: str | Path, options: Options, *, force: bool = F
                      response_column=options.response_column, hardware=hardware,
                      dependencies=dependencies, progress=progress)
     data = select_data(task, facts, options)
-    chosen = choose_model(task, facts, options, data.objective.value if data.objective else None)
-    model = describe_model(chosen.value, facts.root)
+    objective = data.objective.value if data.objective else None
+    default = None if options.model else describe_model(default_model(task, objective),
+                                                         facts.root)
+    chosen = choose_model(task, facts, options, objective,
+                          default.availability if default else None)
+    model = (default if default and chosen.value == default.name_or_path
+             else describe_model(chosen.value, facts.root))
     lengths = token_lengths(model, data.sample_texts)
     architecture = model_architecture(model, data) if task == "fine-tuning" else None
     the_plan = plan(task, facts, model, options, lengths, architecture, data, chosen)
@@ -82,7 +96,10 @@ def prepare(task: str, project: str | Path, options: Options, *, force: bool = F
 def start_probe() -> TrainingArgumentsProbe | None:
     """Start building TrainingArguments in a child process before anything else, so that its
     imports of torch and transformers overlap discovery; None without transformers."""
-    return TrainingArgumentsProbe() if installed_version("transformers") else None
+    started = take_started()  # the console entry starts it before trainwright's imports
+    if not installed_version("transformers"):
+        return None
+    return TrainingArgumentsProbe(process=started)
 
 
 def settle_probe(probe: TrainingArgumentsProbe | None, prepared: Prepared

@@ -21,6 +21,7 @@ import yaml
 from trainwright.config.fields import FieldSpec
 from trainwright.config.validate import validate_config, validate_search_space
 from trainwright.discovery.dependencies import installed_version
+from trainwright.early import start_child
 
 SECRET_PATTERNS = {
     "Hugging Face token": re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"),
@@ -43,37 +44,15 @@ def find_secrets(text: str) -> list[str]:
     return [name for name, pattern in SECRET_PATTERNS.items() if pattern.search(text)]
 
 
-TRAINING_ARGUMENTS_PROBE = """
-import os, sys, tempfile, yaml
-import torch
-from transformers import TrainingArguments
-from trainwright.planning.precision import on_this_machine
-with tempfile.TemporaryDirectory() as scratch:
-    TrainingArguments(output_dir=scratch)  # the first one imports accelerate: do it early
-    print("ready", flush=True)
-    path = sys.stdin.readline().strip()
-    if path:
-        training = dict(yaml.safe_load(open(path, encoding="utf-8"))["training"])
-        training["output_dir"] = scratch
-        # As train.py does: without a GPU, the GPU-only precision settings are off.
-        TrainingArguments(**on_this_machine(training, torch.cuda.is_available()))
-sys.stdout.flush()
-sys.stderr.flush()
-os._exit(0)  # skip tearing down torch and transformers at exit: about a second
-"""
-
-
 class TrainingArgumentsProbe:
     """Builds a real TrainingArguments of the installed transformers from the written config,
     in a child process (importing torch and transformers takes seconds and hundreds of MB).
     A success is remembered in ``cache`` under ``key``."""
 
-    def __init__(self, cache: CheckCache | None = None, key: str = "") -> None:
+    def __init__(self, cache: CheckCache | None = None, key: str = "",
+                 process: subprocess.Popen | None = None) -> None:
         self.cache, self.key = cache, key
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", TRAINING_ARGUMENTS_PROBE], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )
+        self.process = process or start_child()
 
     def check(self, config_path: Path) -> Check:
         try:

@@ -10,6 +10,7 @@ from trainwright.discovery.dependencies import discover_dependencies
 from trainwright.discovery.existing import discover_conventions, discover_existing
 from trainwright.discovery.framework import discover_framework
 from trainwright.discovery.hardware import probe_hardware
+from trainwright.discovery.local_models import discover_local_models
 from trainwright.discovery.models import Dependencies, Hardware, ProjectFacts
 from trainwright.discovery.splits import resolve_given
 from trainwright.discovery.walk import walk_project
@@ -64,4 +65,5 @@ def discover(project: str | Path, *, data_paths: Sequence[str] = (),
         conventions=discover_conventions(root, files.top_level_dirs),
         files_scanned=files.total_files,
         notes=notes,
+        local_models=discover_local_models(root, files.model_folders),
     )

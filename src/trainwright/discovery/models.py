@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from trainwright.discovery.local_models import LocalModel
+
 
 @dataclass(frozen=True)
 class Evidence:
@@ -248,3 +250,5 @@ class ProjectFacts:
     conventions: Conventions
     files_scanned: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # Models that load without the network (project folders, installed model packages).
+    local_models: tuple[LocalModel, ...] = field(default_factory=tuple)

@@ -28,6 +28,7 @@ ENVIRONMENT_MARKERS = ("pyvenv.cfg", "conda-meta")  # a virtual or conda environ
 MODEL_WEIGHTS = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json",
                  "pytorch_model.bin.index.json", "tf_model.h5", "flax_model.msgpack",
                  "adapter_model.safetensors", "adapter_model.bin")
+ADAPTER_WEIGHTS = {"adapter_model.safetensors", "adapter_model.bin"}  # a LoRA adapter only
 DATA_SUFFIXES = {".csv", ".tsv", ".json", ".jsonl", ".parquet", ".txt", ".arrow"}
 # Folders named like this hold data; a markdown file counts as a document only inside one.
 DATA_DIRS = {"data", "datasets", "dataset", "corpus", "corpora"}
@@ -54,6 +55,7 @@ class ProjectFiles:
     config_files: list[Path] = field(default_factory=list)
     data_files: list[Path] = field(default_factory=list)
     dataset_folders: list[Path] = field(default_factory=list)
+    model_folders: list[Path] = field(default_factory=list)  # config.json and full weights
     top_level_dirs: set[str] = field(default_factory=set)
     total_files: int = 0
     skipped_dirs: list[str] = field(default_factory=list)  # relative paths not entered
@@ -114,6 +116,8 @@ def walk_project(root: Path, progress: Callable[[str], None] | None = None, *,
         names = {entry.name for entry in entries}
         if parts and (any(marker in names for marker in ENVIRONMENT_MARKERS)
                       or _is_model_folder(names)):
+            if _is_model_folder(names) and not names & ADAPTER_WEIGHTS:
+                found.model_folders.append(folder)
             found.skipped_dirs.append("/".join(parts))
             continue
         if "dataset_dict.json" in names or "dataset_info.json" in names:

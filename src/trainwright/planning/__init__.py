@@ -14,13 +14,13 @@ from trainwright.discovery.models import ProjectFacts
 from trainwright.planning.classification import plan_classification
 from trainwright.planning.fine_tuning import plan_fine_tuning
 from trainwright.planning.generation import plan_generation
-from trainwright.planning.model_choice import choose_model
+from trainwright.planning.model_choice import choose_model, default_model
 from trainwright.planning.plan import Choice, Options, Plan, SearchParameter, SearchSpace
 from trainwright.planning.selection import DataSelection, select_data
 from trainwright.planning.skeleton import PlanInputs
 
 __all__ = ["Choice", "DataSelection", "Options", "Plan", "PlanInputs", "SearchParameter",
-           "SearchSpace", "choose_model", "plan", "plan_inputs", "select_data"]
+           "SearchSpace", "choose_model", "default_model", "plan", "plan_inputs", "select_data"]
 
 PLANNERS: dict[str, Callable[[PlanInputs], Plan]] = {
     "classification": plan_classification,

@@ -8,6 +8,8 @@ from typing import Any
 # Where a value came from: planned from the facts, given with a command-line flag, or kept from
 # the project's existing training_config.yaml.
 PLANNED, FLAG, EXISTING = "planned", "flag", "existing"
+# What fine-tuning trains, as the data says (planning/fine_tuning/objective.py decides).
+SFT, SEQUENCE_CLASSIFICATION, CAUSAL_LM = "sft", "sequence_classification", "causal_lm"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any
 from trainwright import __version__
 from trainwright.discovery.architecture import Architecture
 from trainwright.discovery.availability import download_fix
+from trainwright.discovery.local_models import MODEL_PACKAGES
 from trainwright.discovery.model import ModelFacts
 from trainwright.discovery.models import Hardware, ProjectFacts
 from trainwright.errors import UserError
@@ -29,8 +30,10 @@ from trainwright.planning.hardware_rules import (
 )
 from trainwright.planning.layout import file_layout
 from trainwright.planning.memory import BatchFit, ModelShape, TrainingSetup, fit_batch
+from trainwright.planning.model_choice import wants_decoder
 from trainwright.planning.plan import (
     FLAG,
+    PLANNED,
     Choice,
     Options,
     Plan,
@@ -362,6 +365,17 @@ def script_for(inputs: PlanInputs, template: str, model_class: str) -> Script:
                   dtype_argument="dtype" if target >= (4, 56) else "torch_dtype")
 
 
+def offline_package_hint(inputs: PlanInputs) -> str:
+    """For a planned default that needs a classification head: the model package that makes
+    init plan a model that loads offline."""
+    objective = inputs.data.objective.value if inputs.data.objective else None
+    if inputs.model_choice.source != PLANNED or wants_decoder(inputs.task, objective):
+        return ""
+    package, (_, _, name) = next(iter(MODEL_PACKAGES.items()))
+    return (f"; or `pip install {package}` and run init again: it then plans "
+            f"{name.rsplit('/', 1)[-1]}, which loads offline")
+
+
 def plan_warnings(inputs: PlanInputs) -> tuple[str, ...]:
     facts = inputs.facts
     warnings = [str(problem) for problem in inputs.data.train.problems]
@@ -369,7 +383,7 @@ def plan_warnings(inputs: PlanInputs) -> tuple[str, ...]:
     if availability is not None and not availability.loadable:
         name = inputs.model.name_or_path
         warnings.append(f"The model {name} is {availability.detail}: train.py will not be able "
-                        f"to load it. Fix: {download_fix(name)}.")
+                        f"to load it. Fix: {download_fix(name)}{offline_package_hint(inputs)}.")
     if facts.framework.chosen in {"tensorflow", "jax"}:
         warnings.append(
             f"This project uses {facts.framework.chosen}. transformers 5 trains with PyTorch "

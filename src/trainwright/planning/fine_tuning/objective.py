@@ -15,9 +15,8 @@ from trainwright.discovery.data_shape import (
 from trainwright.discovery.models import DataFile, DataShape
 from trainwright.errors import UserError
 from trainwright.planning.fine_tuning.formats import FORMAT_NAMES
-from trainwright.planning.plan import Choice
+from trainwright.planning.plan import CAUSAL_LM, SEQUENCE_CLASSIFICATION, SFT, Choice
 
-SFT, SEQUENCE_CLASSIFICATION, CAUSAL_LM = "sft", "sequence_classification", "causal_lm"
 OBJECTIVES = {**dict.fromkeys(SFT_FORMATS, SFT), "labelled": SEQUENCE_CLASSIFICATION,
               "text": CAUSAL_LM}
 COMMENTS = {"labelled": "text / label pairs: a new classification head",
