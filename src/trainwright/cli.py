@@ -86,6 +86,9 @@ def cli() -> None:
               help="fine-tuning: how to train (default: chosen by the plan, explained)")
 @click.option("--target-modules", help="fine-tuning: LoRA target modules, comma-separated "
               "(default: every linear layer of the attention and MLP blocks)")
+@click.option("--from", "import_from", metavar="FILE",
+              help="import only this config of another tool (Axolotl, LLaMA-Factory, TRL, "
+              "TrainingArguments YAML / JSON, DeepSpeed, accelerate); default: every one found")
 @click.option("--dry-run", is_flag=True, help="show the plan and the diffs; write nothing")
 @click.option("--force", is_flag=True, help="overwrite existing files (a .bak is kept)")
 @click.option("--smoke", is_flag=True, help="run train.py for a few steps after writing")
@@ -96,7 +99,7 @@ def init(training_type: str | None, project: str, model: str | None, data_paths:
          prompt_column: str | None, response_column: str | None, output_dir: str | None,
          report_to: str | None, target_gpu: str | None, target_gpu_memory: str | None,
          num_gpus: int, from_scratch: bool, method: str | None, target_modules: str | None,
-         dry_run: bool, force: bool, smoke: bool, yes: bool) -> int:
+         import_from: str | None, dry_run: bool, force: bool, smoke: bool, yes: bool) -> int:
     """Write a training setup for TRAINING_TYPE (classification, generation, fine-tuning) in
     PROJECT."""
     task = resolve_training_type(training_type or _ask_training_type(yes))
@@ -109,7 +112,8 @@ def init(training_type: str | None, project: str, model: str | None, data_paths:
                       data_format=data_format, prompt_column=prompt_column,
                       response_column=response_column,
                       target_modules=tuple(name.strip() for name in (target_modules or "")
-                                           .split(",") if name.strip()))
+                                           .split(",") if name.strip()),
+                      import_from=import_from)
     with contextlib.ExitStack() as stack:
         probe = None if dry_run else start_probe()  # first: its imports overlap discovery
         if probe is not None:
@@ -221,7 +225,8 @@ def inspect(project: str, as_json: bool) -> int:
     existing = facts.existing
     console.print(f"Training scripts: {', '.join(existing.training_scripts) or 'none'}; "
                   f"training config: {existing.training_config or 'none'}; foreign configs: "
-                  + (", ".join(f"{p} ({k})" for p, k in existing.foreign_configs) or "none"))
+                  + (", ".join(f"{c.path} ({c.kind})" for c in existing.foreign_configs)
+                     or "none"))
     _print_dependencies(facts.dependencies)
     _print_hardware(facts.hardware)
     conventions = facts.conventions
@@ -401,8 +406,25 @@ def _print_inferred(plan) -> None:
         console.print(_folding(table))
 
 
+def _print_imported(plan) -> None:
+    """What the project's configs for other tools set: kept, changed (and why), overruled;
+    then their keys that have no equivalent."""
+    if plan.imported:
+        table = Table("setting", "value", "from", "status", title="Taken from your configs")
+        for row in plan.imported:
+            status = row.status if not row.why else f"{row.status}: {_short(row.why)}"
+            table.add_row(row.setting, _value_text(row.value), row.where.removeprefix("from "),
+                          status)
+        console.print(_folding(table))
+    if plan.unmapped:
+        console.print("Not imported (no equivalent in this setup):")
+        for item in plan.unmapped:
+            console.print(f"  {item.file}: {item.key}: {item.note}")
+
+
 def _print_plan_table(plan) -> None:
     _print_inferred(plan)
+    _print_imported(plan)
     table = Table("setting", "value", "why", title="Key hyperparameters")
     training = plan.sections["training"]
     keys = ("learning_rate", "num_train_epochs", "per_device_train_batch_size",

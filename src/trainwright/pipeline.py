@@ -31,6 +31,8 @@ from trainwright.planning import (
     select_data,
 )
 from trainwright.planning.fine_tuning.objective import model_head
+from trainwright.planning.foreign import DATA_FILES
+from trainwright.planning.foreign import imports_for as foreign_imports
 from trainwright.planning.gpus import lookup_gpu, parse_memory
 from trainwright.render import GITIGNORE_LINES, render
 from trainwright.verify import (
@@ -76,6 +78,13 @@ def prepare(task: str, project: str | Path, options: Options, *, force: bool = F
                      label_column=options.label_column, prompt_column=options.prompt_column,
                      response_column=options.response_column, hardware=hardware,
                      dependencies=dependencies, progress=progress)
+    options = options_from_imports(task, facts, options)
+    if options.data_from:  # a config of another tool names the data: discover it as given
+        facts = discover(project, data_paths=options.data_paths,
+                         text_column=options.text_column, label_column=options.label_column,
+                         prompt_column=options.prompt_column,
+                         response_column=options.response_column, hardware=hardware,
+                         dependencies=dependencies, progress=progress)
     data = select_data(task, facts, options)
     objective = data.objective.value if data.objective else None
     default = None if options.model else describe_model(default_model(task, objective),
@@ -91,6 +100,24 @@ def prepare(task: str, project: str | Path, options: Options, *, force: bool = F
                    json_schema(specs or field_specs(facts.dependencies), task))
     changes = plan_changes(facts.root, files, GITIGNORE_LINES, force)
     return Prepared(facts, model, the_plan, files, changes)
+
+
+def options_from_imports(task: str, facts: ProjectFacts, options: Options) -> Options:
+    """The data files a config of another tool names, where no flag gave them;
+    --from FILE must name a config trainwright can read."""
+    if options.import_from and options.import_from not in {
+            config.path for config in facts.existing.foreign_configs}:
+        raise UserError(f"--from {options.import_from}: not a config trainwright can import "
+                        "(Axolotl, LLaMA-Factory, TRL, TrainingArguments YAML / JSON, DeepSpeed, "
+                        "accelerate) inside the project.",
+                        "pass the path of such a config relative to the project root; "
+                        "`trainwright inspect` lists the configs it found.")
+    imports = foreign_imports(facts, task, options.import_from)
+    files = imports.get(*DATA_FILES)
+    if options.data_paths or files is None:
+        return options
+    # The format is read from the rows as always; the summary compares it with the config's.
+    return dataclasses.replace(options, data_paths=tuple(files.value), data_from=files.where)
 
 
 def start_probe() -> TrainingArgumentsProbe | None:

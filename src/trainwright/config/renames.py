@@ -20,7 +20,7 @@ class Rename:
 
 
 TRAINING_RENAMES = (
-    Rename("evaluation_strategy", "eval_strategy", "transformers 4.41 (removed in 4.46)",
+    Rename("evaluation_strategy", "eval_strategy", "transformers 4.41 (removed in 4.51)",
            "same values: no / steps / epoch"),
     Rename("warmup_ratio", "warmup_steps", "transformers 5.0",
            "a float warmup_steps below 1 is the fraction of total steps"),

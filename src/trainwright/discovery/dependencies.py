@@ -24,6 +24,7 @@ PACKAGES = {
     "bitsandbytes": "4-bit QLoRA (fine-tuning on CUDA)",
     "wandb": "optional; experiment tracking",
     "liger-kernel": "optional; fused kernels for causal language models on CUDA",
+    "flash-attn": "optional; FlashAttention-2 kernels (attn_implementation: flash_attention_2)",
 }
 REQUIRED_FOR_TRAINING = ("transformers", "torch", "datasets", "accelerate", "scikit-learn")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from trainwright.discovery.models import Conventions, ExistingTraining
+from trainwright.discovery.models import Conventions, ExistingTraining, ForeignConfig
 
 TRAINING_CONFIG_NAMES = ("training_config.yaml", "training_config.yml")
 CONFIG_DIR_NAMES = ("configs", "config")
@@ -83,15 +83,24 @@ def discover_existing(root: Path, python_files: list[Path], config_files: list[P
         values, _ = _load_mapping(path)
         kind = classify_foreign_config(values) if values else None
         if kind:
-            foreign.append((relative, kind))
+            foreign.append(ForeignConfig(relative, kind, values,
+                                         _dataset_info(root, values) if kind == "llama-factory"
+                                         else None))
     return ExistingTraining(
         training_scripts=tuple(scripts),
         training_config=training_config,
         training_config_values=training_values,
         config_dirs=config_dirs,
-        foreign_configs=tuple(sorted(foreign)),
+        foreign_configs=tuple(sorted(foreign, key=lambda config: config.path)),
         problems=tuple(problems),
     )
+
+
+def _dataset_info(root: Path, values: dict) -> dict | None:
+    """LLaMA-Factory names its datasets in <dataset_dir>/dataset_info.json (dataset_dir: data)."""
+    folder = values.get("dataset_dir") or "data"
+    info, _ = _load_mapping(root / str(folder) / "dataset_info.json")
+    return info or None
 
 
 def _line_length(root: Path) -> tuple[int | None, str | None]:

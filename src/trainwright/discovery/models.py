@@ -198,12 +198,23 @@ class DataShape:
 
 
 @dataclass(frozen=True)
+class ForeignConfig:
+    """A training config written for another tool, as it reads."""
+
+    path: str  # relative to the project root
+    kind: str  # axolotl | llama-factory | trl | transformers TrainingArguments | deepspeed | ...
+    values: dict
+    # LLaMA-Factory: the dataset_info.json its dataset names are looked up in
+    dataset_info: dict | None = None
+
+
+@dataclass(frozen=True)
 class ExistingTraining:
     training_scripts: tuple[str, ...]
     training_config: str | None
     training_config_values: dict
     config_dirs: tuple[str, ...]
-    foreign_configs: tuple[tuple[str, str], ...]  # (path, kind)
+    foreign_configs: tuple[ForeignConfig, ...]
     problems: tuple[str, ...] = ()
 
 

@@ -54,7 +54,9 @@ def relative(path: Path, root: Path) -> str:
 
 
 def is_saved_dataset(folder: Path) -> bool:
-    return (folder / "dataset_info.json").is_file() or (folder / "dataset_dict.json").is_file()
+    """save_to_disk's layout (LLaMA-Factory's data/dataset_info.json alone is not one)."""
+    return (folder / "dataset_dict.json").is_file() or (
+        (folder / "dataset_info.json").is_file() and (folder / "state.json").is_file())
 
 
 def saved_dataset_folders(folder: Path) -> list[Path]:

@@ -62,13 +62,33 @@ class ProjectFiles:
     stopped: str | None = None  # why the walk ended before seeing every file
 
 
+# Lock and constraints files pin versions but declare nothing: a lock file lists every
+# transitive package, a constraints file packages that may never be installed.
+LOCK_FILES = {"poetry.lock", "uv.lock", "pipfile.lock", "pdm.lock"}
+
+
 def is_dependency_file(name: str) -> bool:
     lower = name.lower()
     return (
-        (lower.startswith("requirements") and lower.endswith(".txt"))
+        (lower.startswith(("requirements", "constraints")) and lower.endswith(".txt"))
         or lower in {"pyproject.toml", "setup.cfg", "setup.py", "environment.yml",
                      "environment.yaml", "pipfile", "conda.yml"}
+        or lower in LOCK_FILES
     )
+
+
+def declares_dependencies(name: str) -> bool:
+    """Whether a dependency file says what the project uses (not only which versions)."""
+    lower = name.lower()
+    return is_dependency_file(name) and lower not in LOCK_FILES and not lower.startswith(
+        "constraints")
+
+
+def is_config_json(name: str) -> bool:
+    """ds_config.json, training_args.json, zero3.json: settings, not rows."""
+    lower = name.lower()
+    return ("config" in lower or "args" in lower or lower.startswith(("ds_", "zero"))
+            or "deepspeed" in lower)
 
 
 def in_data_folder(relative_parts: tuple[str, ...]) -> bool:
@@ -88,7 +108,7 @@ def is_data_file(name: str, relative_parts: tuple[str, ...]) -> bool:
     if suffix == ".txt" and (first_word in NON_DATA_TXT or is_dependency_file(name)):
         return False
     lower = name.lower()
-    return not (suffix == ".json" and ("config" in lower or lower in NON_DATA_JSON))
+    return not (suffix == ".json" and (is_config_json(name) or lower in NON_DATA_JSON))
 
 
 def _skipped(name: str) -> bool:
@@ -120,7 +140,8 @@ def walk_project(root: Path, progress: Callable[[str], None] | None = None, *,
                 found.model_folders.append(folder)
             found.skipped_dirs.append("/".join(parts))
             continue
-        if "dataset_dict.json" in names or "dataset_info.json" in names:
+        # LLaMA-Factory's data/dataset_info.json names datasets; a saved one has state.json.
+        if "dataset_dict.json" in names or {"dataset_info.json", "state.json"} <= names:
             # Saved with save_to_disk: one dataset, or a DatasetDict of one folder per split.
             if parts and "dataset_dict.json" in names:
                 found.dataset_folders += sorted(
@@ -163,7 +184,7 @@ def _sort_file(found: ProjectFiles, path: str, parts: tuple[str, ...]) -> None:
         found.notebooks.append(Path(path))
     if is_dependency_file(name):
         found.dependency_files.append(Path(path))
-    elif suffix in {".yaml", ".yml"} or (suffix == ".json" and "config" in name.lower()):
+    elif suffix in {".yaml", ".yml"} or (suffix == ".json" and is_config_json(name)):
         found.config_files.append(Path(path))
     if is_data_file(name, parts):
         found.data_files.append(Path(path))

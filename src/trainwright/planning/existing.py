@@ -4,6 +4,7 @@ command-line flags and the hardware at hand win over it."""
 from __future__ import annotations
 
 from trainwright.discovery.models import ProjectFacts
+from trainwright.planning.foreign import apply_imports, imports_for
 from trainwright.planning.plan import EXISTING, Choice, Options
 
 # Settings that follow from the hardware: always planned for the hardware at hand, never kept
@@ -38,7 +39,16 @@ def given_on_command_line(options: Options) -> set[str]:
 
 def keep_existing_values(facts: ProjectFacts, task: str, options: Options, section: str,
                          choices: dict[str, Choice]) -> dict[str, Choice]:
-    """The choices with the existing config's values where it has them."""
+    """The choices with the existing config's values where it has them, then with the values
+    of the project's configs for other tools (planning/foreign.py)."""
+    kept = _keep_existing(facts, task, options, section, choices)
+    hardware = HARDWARE_KEYS if section == "training" else set()
+    return apply_imports(facts, imports_for(facts, task, options.import_from), section, kept,
+                         skip=hardware | given_on_command_line(options))
+
+
+def _keep_existing(facts: ProjectFacts, task: str, options: Options, section: str,
+                   choices: dict[str, Choice]) -> dict[str, Choice]:
     source = facts.existing.training_config
     given = given_on_command_line(options)
     kept = dict(choices)

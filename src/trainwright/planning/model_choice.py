@@ -9,7 +9,15 @@ from trainwright.discovery.local_models import LocalModel
 from trainwright.discovery.models import ProjectFacts
 from trainwright.planning.defaults import TABLES
 from trainwright.planning.existing import existing_values_for
-from trainwright.planning.plan import EXISTING, FLAG, SEQUENCE_CLASSIFICATION, Choice, Options
+from trainwright.planning.foreign import imports_for
+from trainwright.planning.plan import (
+    EXISTING,
+    FLAG,
+    IMPORTED,
+    SEQUENCE_CLASSIFICATION,
+    Choice,
+    Options,
+)
 
 
 def choose_model(task: str, facts: ProjectFacts, options: Options,
@@ -28,6 +36,10 @@ def choose_model(task: str, facts: ProjectFacts, options: Options,
     if kept and str(kept) != planned.value:  # the planned value kept keeps its own reason
         where = f"kept from the existing {facts.existing.training_config}"
         return Choice(str(kept), where, where, source=EXISTING)
+    imported = imports_for(facts, task, options.import_from).get("model", "name_or_path")
+    if imported is not None and not kept:
+        return Choice(str(imported.value), f"{imported.where}; --model overrides",
+                      imported.where, source=IMPORTED)
     return planned
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# Where a value came from: planned from the facts, given with a command-line flag, or kept from
-# the project's existing training_config.yaml.
-PLANNED, FLAG, EXISTING = "planned", "flag", "existing"
+# Where a value came from: planned from the facts, given with a command-line flag, kept from
+# the project's existing training_config.yaml, or imported from a config for another tool.
+PLANNED, FLAG, EXISTING, IMPORTED = "planned", "flag", "existing", "imported"
 # What fine-tuning trains, as the data says (planning/fine_tuning/objective.py decides).
 SFT, SEQUENCE_CLASSIFICATION, CAUSAL_LM = "sft", "sequence_classification", "causal_lm"
 
@@ -80,6 +80,28 @@ class Options:
     data_format: str | None = None  # fine-tuning: how the rows are read (chat, sharegpt, ...)
     prompt_column: str | None = None  # fine-tuning: the column of the prompt (context)
     response_column: str | None = None  # fine-tuning: the column that is learned
+    import_from: str | None = None  # import only this foreign config (init --from FILE)
+    data_from: str | None = None  # where data_paths came from when not --data (an import)
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    """One value a config of another tool set, and what the plan made of it."""
+
+    setting: str  # section.key in training_config.yaml
+    value: Any  # as the foreign config had it
+    where: str  # from axolotl.yml: lora_r
+    status: str  # kept | changed | overruled by FILE
+    why: str = ""  # for a changed value: why the plan differs
+
+
+@dataclass(frozen=True)
+class NotImported:
+    """A key of a foreign config with no equivalent in the setup, and what to do instead."""
+
+    file: str
+    key: str
+    note: str
 
 
 @dataclass(frozen=True)
@@ -109,6 +131,8 @@ class Plan:
     facts_summary: dict[str, Any]
     warnings: tuple[str, ...] = field(default=())
     notes: tuple[str, ...] = field(default=())
+    imported: tuple[ImportRow, ...] = field(default=())  # what configs of other tools set
+    unmapped: tuple[NotImported, ...] = field(default=())  # their keys with no equivalent
 
     def value(self, section: str, key: str, default: Any = None) -> Any:
         choice = self.sections.get(section, {}).get(key)

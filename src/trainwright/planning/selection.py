@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 from trainwright.discovery.data import SPLIT_WORDS
 from trainwright.discovery.models import DataFile, DataProblem, DataShape, ProjectFacts
 from trainwright.errors import AmbiguousChoice, Candidate, UserError
 from trainwright.planning.defaults import DATA_EVIDENCE
-from trainwright.planning.plan import FLAG, PLANNED, Choice, Options
+from trainwright.planning.plan import FLAG, IMPORTED, PLANNED, Choice, Options
 from trainwright.planning.ranking import Ranked, rank, too_close
 
 
@@ -131,6 +131,9 @@ def select_data(task: str, facts: ProjectFacts, options: Options | None = None
     from trainwright.planning.fine_tuning.objective import objective_of
 
     splits = choose_splits(facts, task == "classification", bool(options and options.data_paths))
+    if options and options.data_from:  # the paths came from a config of another tool
+        splits = replace(splits, why=splits.why.replace(
+            "given with --data", f"{options.data_from}; --data overrides", 1))
     train, validation, test = splits.train, splits.validation, splits.test
     if task != "fine-tuning":
         return DataSelection(train, validation, test, why=splits.why)
@@ -152,10 +155,11 @@ def train_file_choice(selection: DataSelection, amount: str, comment: str = "") 
     train = selection.train
     comment = comment or ("the training split" if train.split == "train" else
                           "the training data")
-    given = selection.why.startswith("given with --data")
+    source = (FLAG if selection.why.startswith("given with --data") else
+              IMPORTED if selection.why.startswith("from ") else PLANNED)
     return Choice(train.location, f"{amount}; {selection.why}" if selection.why else amount,
                   f"{comment}; all of its files are loaded" if len(train.files) > 1 else comment,
-                  source=FLAG if given else PLANNED)
+                  source=source)
 
 
 SPLIT_OVERRIDE = "--data, once per split, overrides"

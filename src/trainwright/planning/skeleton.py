@@ -23,6 +23,7 @@ from trainwright.discovery.models import Hardware, ProjectFacts
 from trainwright.errors import UserError
 from trainwright.planning.defaults import TABLES, default
 from trainwright.planning.existing import keep_existing_values
+from trainwright.planning.foreign import apply_imports, import_rows, imports_for
 from trainwright.planning.hardware_rules import (
     compile_choice,
     dataloader_choices,
@@ -136,15 +137,34 @@ class BatchPlan:
     fit: BatchFit | None  # None on CPU, where memory is not the limit
 
 
+def imported_effective_batch(inputs: PlanInputs) -> tuple[int, str] | None:
+    """The effective batch of a config of another tool (its per-device batch x accumulation),
+    which the memory plan then splits for this hardware."""
+    imports = imports_for(inputs.facts, inputs.task, inputs.options.import_from)
+    batch = imports.get("training", "per_device_train_batch_size")
+    steps = imports.get("training", "gradient_accumulation_steps")
+    if batch is None or not isinstance(batch.value, int) or batch.value < 1:
+        return None
+    accumulation = steps.value if steps and isinstance(steps.value, int) and steps.value > 0 \
+        else 1
+    target = batch.value * accumulation
+    where = f"{batch.where} {batch.value}" + (f" x {steps.foreign_key} {accumulation}"
+                                             if steps else "")
+    return target, f"the effective batch of {target} ({where})"
+
+
 def plan_batch(inputs: PlanInputs, workload: Workload) -> BatchPlan:
     """Per-device batch and accumulation that reach the effective batch within the memory."""
     hardware, table = inputs.facts.hardware, inputs.table
-    target, reason = workload.effective_batch, workload.effective_batch_reason
+    imported = imported_effective_batch(inputs)
+    target, reason = imported or (workload.effective_batch, workload.effective_batch_reason)
     checkpointing = workload.gradient_checkpointing
     fit, devices = None, max(1, len(hardware.gpus))
     if not hardware.gpus:
         per_device = min(target, table["cpu_batch"])
         accumulation = max(1, target // per_device)
+        reason += (f", kept as {per_device} per device x {accumulation} accumulation"
+                   if imported else "")
         reason += f"; on {hardware.accelerator.upper()} memory is not the limit"
     else:
         gpu = hardware.gpus[0]
@@ -408,6 +428,12 @@ def assemble_plan(inputs: PlanInputs, sections: dict[str, dict[str, Choice]],
     """The Plan: the task's sections and summary, with what every plan carries."""
     facts = inputs.facts
     config_path, script_path, layout_reason = file_layout(facts)
+    imports = imports_for(facts, inputs.task, inputs.options.import_from)
+    # Sections no task planner consumed (the model's attention, early stopping, generation):
+    # the imported values where the plan has the key.
+    sections = {name: choices if name in {"data", "training", "adapter"} else
+                apply_imports(facts, imports, name, choices)
+                for name, choices in sections.items()}
     report_to = sections["training"]["report_to"].value
     return Plan(
         task=inputs.task,
@@ -429,4 +455,6 @@ def assemble_plan(inputs: PlanInputs, sections: dict[str, dict[str, Choice]],
         },
         warnings=plan_warnings(inputs) + warnings,
         notes=(f"trainwright {__version__}",),
+        imported=import_rows(facts, imports, sections),
+        unmapped=imports.unmapped,
     )

@@ -38,6 +38,13 @@ from trainwright.planning.fine_tuning.objective import (
     SFT,
 )
 from trainwright.planning.fine_tuning.targets import lora_parameters, lora_targets
+from trainwright.planning.foreign import (
+    METHOD,
+    Imported,
+    apply_imports,
+    imported_choice,
+    imports_for,
+)
 from trainwright.planning.labelled import (
     best_metric,
     class_weights,
@@ -124,6 +131,14 @@ def _chat_template_note(model: ModelFacts) -> str:
             "saved with the tokenizer")
 
 
+def imported_rank(imported: Imported | None) -> Choice:
+    """LoRA's rank: the table's, or the one a config of another tool sets."""
+    planned = default(TABLE, "lora_r")
+    if imported is None or not isinstance(imported.value, int) or imported.value < 1:
+        return planned
+    return imported_choice(imported, planned)
+
+
 def plan_fine_tuning(inputs: PlanInputs) -> Plan:
     facts, options, model, architecture = (inputs.facts, inputs.options, inputs.model,
                                            inputs.architecture)
@@ -142,15 +157,20 @@ def plan_fine_tuning(inputs: PlanInputs) -> Plan:
 
     # Method, adapter and memory
     head_saved = objective == SEQUENCE_CLASSIFICATION
-    rank = TABLE["lora_r"][0]
-    targets = lora_targets(architecture, options)
+    imports = imports_for(facts, inputs.task, options.import_from)
+    rank = imported_rank(imports.get("adapter", "r"))
+    targets = lora_targets(architecture, options, imports.get("adapter", "target_modules"))
     shape = _model_shape(model, architecture, objective)
     target = pick_by_table(TABLE["effective_batch"], examples)
-    lora_share = (lora_parameters(architecture, targets.value, rank)
+    lora_share = (lora_parameters(architecture, targets.value, rank.value)
                   / max(1, architecture.total_parameters))
     method = choose_method(facts, options,
-                           _fits_with_lora(inputs, shape, sequence, lora_share, target))
-    adapter = adapter_section(method, targets, rank, examples, architecture, head_saved)
+                           _fits_with_lora(inputs, shape, sequence, lora_share, target),
+                           imports.get(*METHOD))
+    adapter = apply_imports(facts, imports, "adapter",
+                            adapter_section(method, targets, rank, examples, architecture,
+                                            head_saved),
+                            skip={"method", "r", "target_modules", "trainable_parameters"})
     trainable = adapter["trainable_parameters"].value
     share = trainable / max(1, architecture.total_parameters)
     qlora = method.value == "qlora"
@@ -205,7 +225,10 @@ def plan_fine_tuning(inputs: PlanInputs) -> Plan:
     if "r" in adapter:
         search = (
             SearchParameter("adapter.r", "categorical", adapter["r"].value,
-                            "adapter ranks around the planned one", choices=(8, 16, 32)),
+                            "adapter ranks around the planned one: half, same, double",
+                            choices=tuple(sorted({max(1, adapter["r"].value // 2),
+                                                  adapter["r"].value,
+                                                  2 * adapter["r"].value}))),
             SearchParameter("adapter.lora_dropout", "float", adapter["lora_dropout"].value,
                             "no dropout to strong dropout", low=0.0, high=0.2),
         )

@@ -9,7 +9,8 @@ from trainwright.discovery.architecture import Architecture
 from trainwright.discovery.models import ProjectFacts
 from trainwright.planning.defaults import FINE_TUNING, default
 from trainwright.planning.fine_tuning.targets import lora_parameters
-from trainwright.planning.plan import FLAG, Choice, Options
+from trainwright.planning.foreign import Imported
+from trainwright.planning.plan import FLAG, IMPORTED, Choice, Options
 from trainwright.planning.precision import precision_for
 from trainwright.planning.skeleton import format_count
 
@@ -38,16 +39,23 @@ def asked_method(options: Options) -> tuple[str | None, str]:
     return None, ""
 
 
-def choose_method(facts: ProjectFacts, options: Options, fits_with_lora: bool) -> Choice:
+def choose_method(facts: ProjectFacts, options: Options, fits_with_lora: bool,
+                  imported: Imported | None = None) -> Choice:
+    """The flag's method, else the one a config of another tool asks for (``imported``), else
+    LoRA, or QLoRA where only a 4-bit base fits."""
     planned_for_target = bool(options.target_gpu or options.target_gpu_memory)
     qlora_ok, why_not = _qlora_available(facts, planned_for_target)
     asked, how = asked_method(options)
+    source = FLAG
+    if not asked and imported is not None:
+        asked, how, source = str(imported.value), imported.where, IMPORTED
     if asked == "qlora" and not qlora_ok:
         reason = (f"{how} asked for QLoRA, but {why_not}: planned as LoRA on a 16/32-bit base "
                   "model instead")
         return Choice("lora", reason, "LoRA: QLoRA needs a CUDA GPU with bitsandbytes")
     if asked:
-        return Choice(asked, f"given with {how}", f"given with {how}", source=FLAG)
+        said = how if source == IMPORTED else f"given with {how}"
+        return Choice(asked, said, said, source=source)
     if fits_with_lora or not qlora_ok:
         return default(TABLE, "method")
     return Choice("qlora", "LoRA on a 16-bit base does not fit even at batch 1 with gradient "
@@ -78,7 +86,7 @@ def trainable_count(method: str, architecture: Architecture, targets: list[str],
     return architecture.total_parameters
 
 
-def adapter_section(method: Choice, targets: Choice, rank: int, examples: int,
+def adapter_section(method: Choice, targets: Choice, rank: Choice, examples: int,
                     architecture: Architecture, head_saved: bool) -> dict[str, Choice]:
     """What is trained: the adapter's settings, or the frozen modules; the trainable count."""
     adapter = {"method": method}
@@ -86,8 +94,8 @@ def adapter_section(method: Choice, targets: Choice, rank: int, examples: int,
     if method.value in ADAPTERS:
         dropout = 0.1 if examples < 10_000 else 0.05
         adapter.update({
-            "r": default(TABLE, "lora_r"),
-            "lora_alpha": Choice(2 * rank, "alpha = 2 r: the adapter's update is scaled by "
+            "r": rank,
+            "lora_alpha": Choice(2 * rank.value, "alpha = 2 r: the adapter's update is scaled by "
                                            "alpha / r = 2, a common, stable choice",
                                  "the update is scaled by alpha / r"),
             "lora_dropout": Choice(dropout, f"{examples:,} training examples: "
@@ -109,7 +117,7 @@ def adapter_section(method: Choice, targets: Choice, rank: int, examples: int,
     elif method.value == "freeze":
         adapter["frozen_modules"] = Choice(frozen_names, frozen_reason,
                                            "the embeddings and the lower blocks stay fixed")
-    trainable = trainable_count(method.value, architecture, targets.value, rank, frozen,
+    trainable = trainable_count(method.value, architecture, targets.value, rank.value, frozen,
                                 head_saved)
     share = trainable / max(1, architecture.total_parameters)
     adapter["trainable_parameters"] = Choice(

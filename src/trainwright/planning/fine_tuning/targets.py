@@ -4,22 +4,26 @@ from __future__ import annotations
 
 from trainwright.discovery.architecture import Architecture
 from trainwright.errors import UserError
-from trainwright.planning.plan import FLAG, Choice, Options
+from trainwright.planning.foreign import ALL_LINEAR, Imported
+from trainwright.planning.plan import FLAG, IMPORTED, Choice, Options
 
 
-def lora_targets(architecture: Architecture, options: Options) -> Choice:
-    """Every linear layer of the attention and MLP blocks, or the ones given with a flag."""
-    if options.target_modules:
-        given = list(options.target_modules)
+def lora_targets(architecture: Architecture, options: Options,
+                 imported: Imported | None = None) -> Choice:
+    """Every linear layer of the attention and MLP blocks, or the ones given with a flag, or
+    the ones a config of another tool names (``imported``; 'all' is every linear layer)."""
+    named = imported is not None and imported.value != ALL_LINEAR
+    if options.target_modules or named:
+        given = list(options.target_modules) or list(imported.value)
+        how = "given with --target-modules" if options.target_modules else imported.where
         missing = architecture.unmatched_targets(given)
         if missing:
             raise UserError(
                 f"The model {architecture.model_class} has no module named "
-                f"{', '.join(repr(m) for m in missing)}.",
+                f"{', '.join(repr(m) for m in missing)} ({how}).",
                 "pass --target-modules with names it has: "
                 f"{', '.join(architecture.available_targets())}.")
-        return Choice(given, "given with --target-modules", "given with --target-modules",
-                      source=FLAG)
+        return Choice(given, how, how, source=FLAG if options.target_modules else IMPORTED)
     targets = targets_in_blocks(architecture)
     return Choice(targets, f"every linear layer of the attention and MLP blocks "
                            f"({len(architecture.block_linears)} in {architecture.num_layers} "
