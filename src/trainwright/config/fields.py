@@ -26,7 +26,8 @@ class FieldSpec:
         simple = {"bool", "int", "float", "str", "None", "list", "dict"}
         if not words <= simple:
             return set()
-        return words
+        # Optional[int] (transformers 4.x) admits None as `int | None` (5.x) does.
+        return words | ({"None"} if "Optional[" in self.annotation else set())
 
 
 def _choices(call: ast.expr | None) -> tuple:

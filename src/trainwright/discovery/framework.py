@@ -8,6 +8,7 @@ from importlib import metadata
 from pathlib import Path
 
 from trainwright.discovery.models import Evidence, FrameworkFacts
+from trainwright.discovery.walk import declares_dependencies
 
 FRAMEWORKS = ("pytorch", "tensorflow", "jax")
 
@@ -214,7 +215,8 @@ def discover_framework(root: Path, dependency_files: list[Path], source_files: l
                        ) -> FrameworkFacts:
     evidence: list[Evidence] = []
     for path in dependency_files:
-        evidence += evidence_from_dependency_file(path, root)
+        if declares_dependencies(path.name):  # a lock file's packages are mostly transitive
+            evidence += evidence_from_dependency_file(path, root)
     for path in source_files[:MAX_SOURCE_FILES]:
         evidence += evidence_from_source(path, root)
     evidence += evidence_from_installed()
