@@ -113,10 +113,22 @@ def test_unknown_column_given_on_the_command_line(good_project):
     assert_clean_error(result, "has no label column 'klass'", "text, label")
 
 
+@pytest.mark.parametrize(("given", "expected"), [
+    ("../x.py", "--script ../x.py: the training script must be inside the project folder"),
+    ("x.txt", "--script x.txt: the training script must be a Python file ending in .py"),
+])
+def test_a_script_path_outside_the_project_or_not_python(good_project, given, expected):
+    before = snapshot(good_project)
+    result = run_cli("init", "classification", str(good_project), "--script", given)
+    assert_clean_error(result, expected, "Fix:", "--script")
+    assert snapshot(good_project) == before
+
+
 def test_existing_files_are_not_overwritten_without_force(good_project):
     (good_project / "train.py").write_text("print('my own training script')\n")
     before = snapshot(good_project)
-    result = run_cli("init", "classification", str(good_project))
+    # --script names the project's own train.py (without it the script goes beside it).
+    result = run_cli("init", "classification", str(good_project), "--script", "train.py")
     assert_clean_error(result, "train.py", "nothing was written", "--force")
     assert snapshot(good_project) == before
 

@@ -69,7 +69,7 @@ def test_help_lists_every_command_whole(capsys):
     assert main(["--help"]) == 0
     commands = capsys.readouterr().out.split("Commands:")[1]
     assert "..." not in commands and "…" not in commands
-    for command in ("init", "inspect", "validate", "estimate", "env"):
+    for command in ("init", "inspect", "validate", "estimate", "report", "env"):
         assert f"  {command} " in commands
 
 

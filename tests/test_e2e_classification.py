@@ -128,3 +128,23 @@ def test_smoke_flag_runs_a_few_steps(project, tiny_bert, capsys):
     assert code == 0, output
     assert re.search(r"smoke run ok: loss \d+\.\d{4}, [\d,.]+ samples/s", " ".join(output.split()))
 
+
+
+def test_the_run_draws_its_training_curves(trained):
+    """train.py writes training_curves.png: a valid PNG of the planned size, whose data is the
+    trainer's log (checked through trainwright's own reader of the same log)."""
+    import struct
+
+    from trainwright.report.curves import curve_points
+
+    project, metrics, _ = trained
+    output = project / "outputs" / "classification"
+    picture = output / "training_curves.png"
+    assert metrics["training_curves"] == str(picture.relative_to(project))
+    header = picture.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", header[16:24])
+    assert (width, height) == (800, 600)  # two panels: the losses and the best-model metric
+    state = json.loads(next(output.glob("checkpoint-*/trainer_state.json")).read_text())
+    curves = curve_points(state["log_history"], "f1_macro")
+    assert curves.eval_loss and curves.metric  # what the picture shows exists in the log

@@ -240,3 +240,64 @@ def test_the_script_trains_on_the_imported_axolotl_plan(tmp_path, tiny_llama):
     assert (folder / "final_metrics.json").is_file()
     adapter = json.loads(next(folder.rglob("adapter_config.json")).read_text())
     assert adapter["r"] == 64 and adapter["lora_alpha"] == 128
+
+
+def test_deepspeed_and_accelerate_settings_are_read_and_auto_is_left_to_the_plan(tmp_path):
+    write_csv(tmp_path / "data" / "train.csv", labelled_texts(200))
+    (tmp_path / "ds_config.json").write_text(json.dumps({
+        "train_micro_batch_size_per_gpu": "auto", "gradient_accumulation_steps": "auto",
+        "gradient_clipping": 0.5, "bf16": {"enabled": "auto"},
+        "optimizer": {"type": "AdamW", "params": {"lr": 3e-5, "weight_decay": 0.02}},
+        "zero_optimization": {"stage": 2}}), encoding="utf-8")
+    (tmp_path / "accelerate_config.yaml").write_text(
+        "compute_environment: LOCAL_MACHINE\ndistributed_type: MULTI_GPU\nmixed_precision: "
+        "fp16\nnum_processes: 2\n", encoding="utf-8")
+    plan = prepare("classification", tmp_path, Options(model="models/none"), hardware=CPU).plan
+    training = plan.values()["training"]
+    assert training["max_grad_norm"] == 0.5 and training["weight_decay"] == 0.02
+    assert training["learning_rate"] == pytest.approx(3e-5)
+    rows = rows_by_setting(plan)
+    assert "training.per_device_train_batch_size" not in rows  # "auto": the plan decides
+    assert rows["training.fp16"].status == "changed"  # no fp16 on a CPU
+    notes = {u.key: u.note for u in plan.unmapped}
+    assert "one device" in notes["zero_optimization"] and "one device" in notes["num_processes"]
+
+
+def test_from_names_one_config_and_an_unknown_one_is_a_clear_stop(tmp_path, tiny_llama):
+    project = project_with(tmp_path, tiny_llama, "axolotl.yml", AXOLOTL)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "args.yaml").write_text("learning_rate: 4.0e-5\noutput_dir: out\n",
+                                                   encoding="utf-8")
+    plan = prepare("fine-tuning", project, Options(import_from="config/args.yaml"),
+                   hardware=CPU).plan
+    assert plan.values()["training"]["learning_rate"] == pytest.approx(4e-5)
+    assert {row.where.split(":")[0] for row in plan.imported} == {"from config/args.yaml"}
+    from trainwright.errors import UserError
+
+    with pytest.raises(UserError, match="--from nothing.yml: not a config"):
+        prepare("fine-tuning", project, Options(import_from="nothing.yml"), hardware=CPU)
+
+
+def test_a_trl_sft_config_is_imported(tmp_path, tiny_llama):
+    trl = ("model_name_or_path: models/tiny-llama\ndataset_name: data/train.jsonl\n"
+           "use_peft: true\nlora_r: 32\nlora_alpha: 16\nmax_length: 72\nlearning_rate: 2.0e-4\n"
+           "num_train_epochs: 2\npacking: true\noutput_dir: trl-out\n")
+    project = project_with(tmp_path, tiny_llama, "sft_config.yaml", trl)
+    plan = prepare("fine-tuning", project, Options(), hardware=CPU).plan
+    values = plan.values()
+    assert values["model"]["name_or_path"] == "models/tiny-llama"
+    assert values["data"]["train_file"] == "data/train.jsonl"
+    assert values["adapter"]["method"] == "lora" and values["adapter"]["r"] == 32
+    assert values["adapter"]["lora_alpha"] == 16 and values["data"]["max_length"] == 72
+    assert values["training"]["num_train_epochs"] == 2
+    assert "from sft_config.yaml: use_peft" in plan.sections["adapter"]["method"].reason
+
+
+def test_a_rerun_over_the_imported_setup_writes_the_same_files(tmp_path, tiny_llama):
+    project = project_with(tmp_path, tiny_llama, "axolotl.yml", AXOLOTL)
+    first = prepare("fine-tuning", project, Options(), hardware=CPU)
+    for path, text in first.files.items():
+        (project / path).parent.mkdir(parents=True, exist_ok=True)
+        (project / path).write_text(text, encoding="utf-8")
+    again = prepare("fine-tuning", project, Options(), hardware=CPU, force=True)
+    assert again.files == first.files

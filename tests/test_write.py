@@ -62,7 +62,9 @@ def test_dry_run_writes_nothing_and_shows_diffs(tmp_path, capsys):
     write_csv(tmp_path / "data" / "train.csv", labelled_texts(100))
     (tmp_path / "train.py").write_text("print('mine')\n")
     before = sorted(p.name for p in tmp_path.rglob("*"))
-    assert main(["init", "classification", str(tmp_path), "--dry-run"]) == 0
+    # --script names the project's own train.py: the diff shows what --force would replace.
+    assert main(["init", "classification", str(tmp_path), "--script", "train.py",
+                 "--dry-run"]) == 0
     output = capsys.readouterr().out
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
     assert "--- a/train.py" in output and "-print('mine')" in output
@@ -74,12 +76,13 @@ def test_force_overwrites_and_reports_the_backup(tmp_path, capsys):
     write_csv(tmp_path / "data" / "train.csv", labelled_texts(100))
     (tmp_path / "train.py").write_text("print('mine')\n")
     (tmp_path / ".gitignore").write_text("*.pyc\n")
-    assert main(["init", "classification", str(tmp_path), "--force"]) == 0
+    assert main(["init", "classification", str(tmp_path), "--script", "train.py",
+                 "--force"]) == 0
     assert (tmp_path / "train.py.bak").read_text() == "print('mine')\n"
     assert "Trainer" in (tmp_path / "train.py").read_text()
     assert (tmp_path / ".gitignore").read_text().startswith("*.pyc\n")
-    # A second run with nothing changed writes nothing new.
-    assert main(["init", "classification", str(tmp_path)]) == 0
+    # The same command again (the config's Regenerate line, less --force) writes nothing new.
+    assert main(["init", "classification", str(tmp_path), "--script", "train.py"]) == 0
     assert "identical" in capsys.readouterr().out
 
 
@@ -106,8 +109,11 @@ def test_nothing_in_files_on_disk_but_what_was_planned(tmp_path):
     write_csv(tmp_path / "data" / "train.csv", labelled_texts(100))
     assert main(["init", "classification", str(tmp_path)]) == 0
     names = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
+    import importlib.util
+
+    picture = {"data_at_a_glance.png"} if importlib.util.find_spec("matplotlib") else set()
     assert names == {"data/train.csv", "training_config.yaml", "training_config.schema.json",
                      "train.py", "hyperparameters.json",
                      "README-TRAINING.md", ".env.example", ".gitignore",
-                     "requirements-training.txt"}
+                     "requirements-training.txt"} | picture
     assert Path(tmp_path / "train.py").stat().st_mode & 0o044  # readable like any file

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from trainwright import __version__
@@ -29,14 +30,17 @@ from trainwright.discovery.dependencies import (
 )
 from trainwright.discovery.hardware import probe_hardware
 from trainwright.errors import AmbiguousChoice, TrainwrightError, UserError
+from trainwright.init_report import error_document, init_document
 from trainwright.pipeline import prepare, settle_probe, start_probe, write_and_verify
 from trainwright.planning import Options
 from trainwright.planning.label_columns import label_candidates
 from trainwright.planning.ranking import rank as rank_data
+from trainwright.render.pictures import length_histogram, text_histogram
 from trainwright.tasks import IMPLEMENTED_TYPES, TRAINING_TYPES, resolve_training_type
 from trainwright.verify import smoke_run
 
 console = Console(highlight=False, soft_wrap=True)  # paths and commands stay whole
+INSPECT_BINS = 12  # rows of inspect's length histogram
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 INIT_EXAMPLES = """
@@ -73,6 +77,9 @@ def cli() -> None:
 @click.option("--prompt-column", help="fine-tuning: the column of the prompt (the context)")
 @click.option("--response-column", help="fine-tuning: the column that is learned")
 @click.option("--output-dir", help="where training writes checkpoints and the model")
+@click.option("--script", "script_path", metavar="PATH",
+              help="where the training script goes, relative to the project root (default: "
+              "train.py, or train_TYPE.py beside a train.py of the project's own)")
 @click.option("--report-to", type=click.Choice(["none", "tensorboard", "wandb"]),
               help="experiment tracker (default: tensorboard when installed)")
 @click.option("--target-gpu", help="plan for this GPU (t4, l4, a10g, v100, a100-40gb, a100-80gb, "
@@ -90,16 +97,23 @@ def cli() -> None:
               help="import only this config of another tool (Axolotl, LLaMA-Factory, TRL, "
               "TrainingArguments YAML / JSON, DeepSpeed, accelerate); default: every one found")
 @click.option("--dry-run", is_flag=True, help="show the plan and the diffs; write nothing")
+@click.option("--show", "show_file", metavar="FILE",
+              help="with --dry-run: print the whole text of this file as it would be written")
+@click.option("--json", "as_json", is_flag=True,
+              help="print the plan, the file statuses and the verification as one JSON document "
+              "(schema: trainwright/schemas/init-output.schema.json)")
 @click.option("--force", is_flag=True, help="overwrite existing files (a .bak is kept)")
-@click.option("--smoke", is_flag=True, help="run train.py for a few steps after writing")
+@click.option("--smoke", is_flag=True, help="run the training script for a few steps after writing")
 @click.option("--yes", "-y", is_flag=True, help="never ask; fail instead of prompting")
 def init(training_type: str | None, project: str, model: str | None, data_paths: tuple[str, ...],
          text_column: str | None, label_column: str | None, label_kind: str | None,
          data_format: str | None,
          prompt_column: str | None, response_column: str | None, output_dir: str | None,
-         report_to: str | None, target_gpu: str | None, target_gpu_memory: str | None,
+         script_path: str | None, report_to: str | None, target_gpu: str | None,
+         target_gpu_memory: str | None,
          num_gpus: int, from_scratch: bool, method: str | None, target_modules: str | None,
-         import_from: str | None, dry_run: bool, force: bool, smoke: bool, yes: bool) -> int:
+         import_from: str | None, dry_run: bool, show_file: str | None, as_json: bool,
+         force: bool, smoke: bool, yes: bool) -> int:
     """Write a training setup for TRAINING_TYPE (classification, generation, fine-tuning) in
     PROJECT."""
     task = resolve_training_type(training_type or _ask_training_type(yes))
@@ -113,7 +127,7 @@ def init(training_type: str | None, project: str, model: str | None, data_paths:
                       response_column=response_column,
                       target_modules=tuple(name.strip() for name in (target_modules or "")
                                            .split(",") if name.strip()),
-                      import_from=import_from)
+                      import_from=import_from, script_path=script_path)
     with contextlib.ExitStack() as stack:
         probe = None if dry_run else start_probe()  # first: its imports overlap discovery
         if probe is not None:
@@ -140,17 +154,30 @@ def init(training_type: str | None, project: str, model: str | None, data_paths:
             errors.print(f"[yellow]warning:[/] {warning}")
         for note in prepared.facts.notes:  # how the data was found, when it matters
             errors.print(f"note: {note}", markup=False)
+        if as_json and smoke:
+            raise UserError("--json and --smoke together: the smoke run's output is not part "
+                            "of the JSON document.", "run `init --json`, then `python "
+                            f"{prepared.plan.script_path} --max-steps 2` for a smoke run.")
+        if show_file and show_file not in prepared.files:
+            raise UserError(f"--show {show_file}: init writes no such file.",
+                            f"name one of: {', '.join(prepared.files)}.")
         if dry_run:
-            return _show_dry_run(prepared)
+            if as_json:
+                return _print_json(prepared, None, dry_run=True)
+            return _show_dry_run(prepared, show_file)
         probe = settle_probe(probe, prepared)
         with errors.status("Writing and verifying..."):
             checks = write_and_verify(prepared, probe)
     plan = prepared.plan
+    if as_json:
+        return _print_json(prepared, checks, dry_run=False)
     _print_files(prepared.changes, dry_run=False)
+    _print_layout(plan)
     _print_plan_table(plan)
     failed = [check for check in checks if not check.ok]
     for check in checks:
-        mark = "[green]ok[/]" if check.ok else "[red]FAILED[/]"
+        mark = ("[yellow]skipped[/]" if check.skipped else
+                "[green]ok[/]" if check.ok else "[red]FAILED[/]")
         console.print(f"  verify {check.name:<18} {mark}  {check.detail}")
     if smoke and not failed:
         with errors.status("Smoke run: a few training steps on a slice of the data..."):
@@ -191,6 +218,7 @@ def inspect(project: str, as_json: bool) -> int:
             for shape in (data.get("shape"), *data.get("other_shapes", ())):
                 if shape:
                     shape.pop("sample_texts", None)
+                    shape.pop("sample_parts", None)
         click.echo(json.dumps(document, indent=2, default=str))
         return 0
     console.print(f"[bold]{facts.root}[/] ({facts.files_scanned:,} files)")
@@ -216,6 +244,7 @@ def inspect(project: str, as_json: bool) -> int:
     for number, item in enumerate(ranking, start=1):
         console.print(f"  {number}. {item.data.path} (score {item.score:g}): "
                       + "; ".join(item.evidence), markup=False)
+    _print_length_histogram([item.data for item in ranking])
     for note in facts.notes:
         console.print(f"  [yellow]note:[/] {note}")
     for data in facts.data:
@@ -223,7 +252,9 @@ def inspect(project: str, as_json: bool) -> int:
         for problem in (*data.problems, *rows):
             console.print(f"  [yellow]problem:[/] {problem}")
     existing = facts.existing
-    console.print(f"Training scripts: {', '.join(existing.training_scripts) or 'none'}; "
+    scripts = [f"{script} (written by trainwright)" if script in existing.generated_scripts
+               else script for script in existing.training_scripts]
+    console.print(f"Training scripts: {', '.join(scripts) or 'none'}; "
                   f"training config: {existing.training_config or 'none'}; foreign configs: "
                   + (", ".join(f"{c.path} ({c.kind})" for c in existing.foreign_configs)
                      or "none"))
@@ -243,6 +274,7 @@ Examples:
 \b
   trainwright validate                       # ./training_config.yaml or configs/...
   trainwright validate configs/training_config.yaml --fix
+  trainwright validate config/training_args.json  # a flat TrainingArguments file
   trainwright validate --schema > training_config.schema.json
 """)
 @click.argument("config", required=False)
@@ -250,16 +282,20 @@ Examples:
 @click.option("--schema", is_flag=True, help="print the JSON Schema of the config and exit")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 def validate(config: str | None, fix: bool, schema: bool, as_json: bool) -> int:
-    """Check CONFIG against the schema and the installed transformers (exit 1 on problems)."""
+    """Check CONFIG against the schema and the installed transformers (exit 1 on problems);
+    a flat TrainingArguments file (YAML or JSON) is checked as the installed TrainingArguments."""
     if schema:
         click.echo(json.dumps(json_schema(installed_field_specs()), indent=2))
         return 0
     report = check_config(find_config(config), fix=fix, hardware=probe_hardware())
     if as_json:
-        click.echo(json.dumps({"config": str(report.path), "fixed": report.fixed,
+        click.echo(json.dumps({"config": str(report.path), "kind": report.kind,
+                               "notes": list(report.notes), "fixed": report.fixed,
                                "problems": [dataclasses.asdict(p) for p in report.problems]},
                               indent=2, default=str))
         return 1 if report.errors else 0
+    for note in report.notes:
+        console.print(f"note: {note}", markup=False, soft_wrap=True)
     for done in report.fixed:
         console.print(f"[green]fixed[/] {done}", markup=True)
     if report.fixed:
@@ -306,6 +342,37 @@ def estimate(config: str | None, gpu: str | None, as_json: bool) -> int:
     return 0
 
 
+@cli.command(short_help="What a run did: steps, best checkpoint, metrics, curves.",
+             epilog="""
+Examples:
+
+\b
+  trainwright report                          # training.output_dir of ./training_config.yaml
+  trainwright report outputs/classification --json
+  trainwright report outputs/classification --compare outputs/classification/hpo/trial-3
+""")
+@click.argument("output_dir", required=False)
+@click.option("--compare", "other", metavar="DIR2", help="set this run beside another one")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def report(output_dir: str | None, other: str | None, as_json: bool) -> int:
+    """What the run in OUTPUT_DIR did: steps done of planned, the best checkpoint and its
+    metrics, early stopping, throughput, the per-class report or perplexity and samples. Draws
+    training_curves.png when the run did not (needs matplotlib)."""
+    from trainwright.report import compare_runs, ensure_curves, read_run
+    from trainwright.report.show import json_document, show_comparison, show_run
+
+    folders = [output_dir, other] if other else [output_dir]  # None: the config's output_dir
+    runs = [ensure_curves(read_run(folder)) for folder in folders]
+    if as_json:
+        click.echo(json.dumps(json_document(runs), indent=2, default=str))
+    elif len(runs) == 1:
+        show_run(console, *runs[0])
+    else:
+        show_comparison(console, compare_runs(runs[0][0], runs[1][0]),
+                        (runs[0][1], runs[1][1]))
+    return 0
+
+
 @cli.command()
 def env() -> int:
     """Versions and hardware, for bug reports."""
@@ -332,14 +399,42 @@ def _label_cells(data) -> tuple[str, str]:
     return " or ".join(a.column.name for a in candidates) + " (init asks)", ""
 
 
-def _show_dry_run(prepared) -> int:
+def _print_length_histogram(ranked) -> None:
+    """Words per sampled text of the data init would train on, as a histogram of text bars
+    (inspect chooses no model, so these are words; init measures tokens)."""
+    train = next((data for data in ranked if data.split in ("train", None)),
+                 ranked[0] if ranked else None)
+    if train is None or not train.sample_texts:
+        return
+    words = [len(text.split()) for text in train.sample_texts]
+    console.print(f"Words per text of {train.path} ({len(words):,} sampled texts; words, as "
+                  "inspect chooses no model: init measures tokens with the model's tokenizer):",
+                  markup=False)
+    for row in text_histogram(length_histogram(words, max_bins=INSPECT_BINS)):
+        console.print(f"  {row}", markup=False)
+
+
+def _show_dry_run(prepared, show_file: str | None = None) -> int:
     _print_plan_table(prepared.plan)
     _print_files(prepared.changes, dry_run=True)
+    _print_layout(prepared.plan)
     for change in prepared.changes:
         if change.status in {"conflict", "overwrite", "update"}:
             console.print(change.diff(), markup=False)
+    if show_file:
+        console.print(f"--- {show_file} (as it would be written) ---")
+        console.print(prepared.files[show_file], markup=False, end="")
     console.print("Dry run: nothing was written.")
     return 0
+
+
+def _print_json(prepared, checks, *, dry_run: bool) -> int:
+    """init --json: one document on stdout; 1 when a verification failed."""
+    exit_code = 1 if checks and any(not check.ok for check in checks) else 0
+    document = init_document(prepared.plan, prepared.changes, checks, dry_run=dry_run,
+                             exit_code=exit_code)
+    click.echo(json.dumps(document, indent=2))
+    return exit_code
 
 
 def _ask_training_type(never_prompt: bool) -> str:
@@ -352,7 +447,11 @@ def _ask_training_type(never_prompt: bool) -> str:
 
 def _regenerate_command(context: click.Context, answers: list[str]) -> str:
     argv = context.find_root().obj or []
-    arguments = [a for a in argv if a not in {"--force", "--dry-run", "--smoke"}]
+    arguments = [a for a in argv if a not in {"--force", "--dry-run", "--smoke", "--json"}]
+    arguments = [a for a in arguments if not a.startswith("--show=")]
+    if "--show" in arguments:  # --show FILE only shapes what a dry run prints
+        index = arguments.index("--show")
+        del arguments[index:index + 2]
     return shlex.join(["trainwright", *arguments, *answers, "--force"])
 
 
@@ -374,8 +473,16 @@ def _print_files(changes, dry_run: bool) -> None:
     for change in changes:
         colour = colours.get(change.status, "white")
         backup = f" (old kept as {change.backup})" if change.backup and not dry_run else ""
-        table.add_row(change.path, f"[{colour}]{change.status}[/]{backup}")
+        if change.status == "skip" and change.note:
+            backup = f": {change.note}"  # why it is not written, and how it would be
+        table.add_row(change.path, f"[{colour}]{change.status}[/]{escape(backup)}")
     console.print(table)
+
+
+def _print_layout(plan) -> None:
+    """Where the config and the script go, and why (a script of the project's own is kept)."""
+    if plan.facts_summary.get("layout"):
+        console.print(f"Where the files go: {plan.facts_summary['layout']}.", markup=False)
 
 
 # The choices inferred from the data, shown with their evidence and the flag that overrides
@@ -502,8 +609,14 @@ def _print_next_steps(prepared) -> None:
         for command in plan.install_commands:
             console.print(f"  {command}")
     console.print(f"  {plan.train_command}")
-    console.print("Next: a quick check with --max-steps 20 --max-samples 200; tune with "
-                  f"--hpo {plan.search_space.n_trials}; README-TRAINING.md explains every value.")
+    output_dir = plan.value("training", "output_dir")
+    console.print("Next:")
+    console.print(f"  a quick check first: {plan.train_command} --max-steps 20 --max-samples 200")
+    if plan.value("training", "report_to") in ("tensorboard", ["tensorboard"]):
+        console.print(f"  watch it: tensorboard --logdir {shlex.quote(f'{output_dir}/runs')}")
+    console.print(f"  review a run: trainwright report {shlex.quote(str(output_dir))}")
+    console.print(f"  tune: {plan.train_command} --hpo {plan.search_space.n_trials}")
+    console.print("  README-TRAINING.md explains every value.")
 
 
 def _print_dependencies(dependencies) -> None:
@@ -542,6 +655,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except TrainwrightError as error:
         errors.print(f"[red]error:[/] {error}", markup=True, highlight=False)
+        if arguments[:1] == ["init"] and "--json" in arguments:  # CI reads stdout
+            click.echo(json.dumps(error_document(str(error), error.exit_code), indent=2))
         return error.exit_code
     except KeyboardInterrupt:
         errors.print("Interrupted; nothing more was written.")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trainwright.config.fields import FieldSpec, installed_field_specs
+from trainwright.config.releases import release_field_specs
 from trainwright.config.schema import json_schema
 from trainwright.discovery import discover
 from trainwright.discovery.architecture import (
@@ -31,13 +32,17 @@ from trainwright.planning import (
     select_data,
 )
 from trainwright.planning.fine_tuning.objective import model_head
-from trainwright.planning.foreign import DATA_FILES
+from trainwright.planning.foreign import DATA_FILES, replaced_configs
 from trainwright.planning.foreign import imports_for as foreign_imports
 from trainwright.planning.gpus import lookup_gpu, parse_memory
+from trainwright.planning.target import target_transformers
 from trainwright.render import GITIGNORE_LINES, render
+from trainwright.render.draw import matplotlib_installed, picture_change
+from trainwright.render.pictures import Glance, data_at_a_glance
 from trainwright.verify import (
     CachedCheck,
     Check,
+    SkippedCheck,
     TrainingArgumentsProbe,
     training_arguments_check,
     verify_files,
@@ -52,6 +57,7 @@ class Prepared:
     plan: Plan
     files: dict[str, str]
     changes: list[FileChange]
+    glance: Glance | None = None  # what data_at_a_glance.png shows
 
 
 def model_architecture(model: ModelFacts, data: DataSelection) -> Architecture:
@@ -71,20 +77,27 @@ def prepare(task: str, project: str | Path, options: Options, *, force: bool = F
             regenerate_command: str = "", hardware: Hardware | None = None,
             dependencies: Dependencies | None = None,
             specs: dict[str, FieldSpec] | None = None,
-            progress: Callable[[str], None] | None = None) -> Prepared:
-    """Everything up to writing: nothing in the project changes."""
+            progress: Callable[[str], None] | None = None,
+            pictures: bool | None = None) -> Prepared:
+    """Everything up to writing: nothing in the project changes.
+
+    ``pictures``: None draws data_at_a_glance.png when matplotlib is installed (else it is
+    skipped, saying how to install it); True plans it as drawn wherever this runs (golden
+    files); False leaves it out.
+    """
     hardware = target_hardware(options, hardware)
     facts = discover(project, data_paths=options.data_paths, text_column=options.text_column,
                      label_column=options.label_column, prompt_column=options.prompt_column,
                      response_column=options.response_column, hardware=hardware,
                      dependencies=dependencies, progress=progress)
+    facts = dataclasses.replace(facts, dependencies=target_transformers(facts.dependencies))
     options = options_from_imports(task, facts, options)
     if options.data_from:  # a config of another tool names the data: discover it as given
         facts = discover(project, data_paths=options.data_paths,
                          text_column=options.text_column, label_column=options.label_column,
                          prompt_column=options.prompt_column,
                          response_column=options.response_column, hardware=hardware,
-                         dependencies=dependencies, progress=progress)
+                         dependencies=facts.dependencies, progress=progress)
     data = select_data(task, facts, options)
     objective = data.objective.value if data.objective else None
     default = None if options.model else describe_model(default_model(task, objective),
@@ -93,13 +106,37 @@ def prepare(task: str, project: str | Path, options: Options, *, force: bool = F
                           default.availability if default else None)
     model = (default if default and chosen.value == default.name_or_path
              else describe_model(chosen.value, facts.root))
-    lengths = token_lengths(model, data.sample_texts)
+    lengths, part_lengths = measured_lengths(model, data)
     architecture = model_architecture(model, data) if task == "fine-tuning" else None
     the_plan = plan(task, facts, model, options, lengths, architecture, data, chosen)
+    glance = None if pictures is False else data_at_a_glance(the_plan, lengths, data,
+                                                             part_lengths)
+    drawable = pictures is True or matplotlib_installed()
     files = render(the_plan, regenerate_command or f"trainwright init {task} . --force",
-                   json_schema(specs or field_specs(facts.dependencies), task))
-    changes = plan_changes(facts.root, files, GITIGNORE_LINES, force)
-    return Prepared(facts, model, the_plan, files, changes)
+                   json_schema(specs or field_specs(facts.dependencies), task),
+                   glance=glance if drawable else None)
+    changes = plan_changes(facts.root, files, GITIGNORE_LINES, force,
+                           notes=replaced_configs(facts, task, options.import_from))
+    if glance is not None:  # drawn last, after the text files are written
+        changes.append(picture_change(facts.root, glance, force, drawable))
+    return Prepared(facts, model, the_plan, files, changes, glance)
+
+
+def measured_lengths(model: ModelFacts, data: DataSelection
+                     ) -> tuple[list[int] | None, tuple[list[int], list[int]] | None]:
+    """Token lengths of the sampled examples and, for fine-tuning examples, of their prompts
+    and responses, in one pass of the model's tokenizer; None without a local tokenizer."""
+    texts = data.sample_texts
+    parts = data.shape.sample_parts if data.shape else ()
+    measured = token_lengths(model, texts + tuple(p for p, _ in parts)
+                             + tuple(r for _, r in parts)) if texts else None
+    if measured is None:
+        return None, None
+    count, pairs = len(texts), len(parts)
+    lengths = measured[:count]
+    if not parts:
+        return lengths, None
+    return lengths, (measured[count:count + pairs], measured[count + pairs:])
 
 
 def options_from_imports(task: str, facts: ProjectFacts, options: Options) -> Options:
@@ -130,11 +167,18 @@ def start_probe() -> TrainingArgumentsProbe | None:
 
 
 def settle_probe(probe: TrainingArgumentsProbe | None, prepared: Prepared
-                 ) -> TrainingArgumentsProbe | CachedCheck | None:
+                 ) -> TrainingArgumentsProbe | CachedCheck | SkippedCheck | None:
     """The check of the config about to be written: the cache when the same training:
     section built with the same versions before (the early child is stopped), else the child."""
     if probe is None:
         return None
+    dependencies = prepared.facts.dependencies
+    if not dependencies.targets_installed:  # a pinned release that is not the installed one
+        probe.close()
+        return SkippedCheck(
+            f"the config targets transformers {dependencies.transformers_target} (the "
+            f"project's pin) and the installed one is {dependencies.version('transformers')}; "
+            f"its keys were checked against {dependencies.transformers_target}'s fields")
     return training_arguments_check(prepared.files[prepared.plan.config_path], started=probe)
 
 
@@ -153,20 +197,25 @@ def target_hardware(options: Options, detected: Hardware | None) -> Hardware | N
 
 
 def write_and_verify(prepared: Prepared,
-                     probe: TrainingArgumentsProbe | CachedCheck | None = None) -> list[Check]:
+                     probe: TrainingArgumentsProbe | CachedCheck | SkippedCheck | None = None
+                     ) -> list[Check]:
     apply_changes(prepared.facts.root, prepared.changes)
     dependencies = prepared.facts.dependencies
-    source = (f"the installed transformers {dependencies.transformers_target}"
-              if dependencies.transformers_installed else
-              f"transformers {dependencies.transformers_target} (the newest trainwright knows; "
-              "transformers is not installed here)")
+    if dependencies.targets_installed:
+        source = f"the installed transformers {dependencies.transformers_target}"
+    elif dependencies.pins:
+        source = f"transformers {dependencies.transformers_target}, the project's pin"
+    else:
+        source = (f"transformers {dependencies.transformers_target} (the newest trainwright "
+                  "knows; transformers is not installed here)")
     return verify_files(prepared.facts.root, prepared.files, prepared.plan.config_path,
                         prepared.plan.script_path, field_specs(dependencies), probe, source)
 
 
 def field_specs(dependencies: Dependencies) -> dict[str, FieldSpec]:
-    """What the config is checked against: the installed TrainingArguments, or the names of
-    the newest version trainwright knows."""
-    if dependencies.transformers_installed:
+    """What the config is checked against: the installed TrainingArguments, the targeted
+    release's (a pin) from the shipped table, or the names of the newest version known."""
+    if dependencies.targets_installed:
         return installed_field_specs()
-    return {name: FieldSpec(name, "") for name in dependencies.training_argument_fields}
+    return (release_field_specs(dependencies.transformers_target)
+            or {name: FieldSpec(name, "") for name in dependencies.training_argument_fields})

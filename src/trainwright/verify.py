@@ -38,6 +38,7 @@ class Check:
     name: str
     ok: bool
     detail: str
+    skipped: bool = False  # not run here, for the reason in detail (not a failure)
 
 
 def find_secrets(text: str) -> list[str]:
@@ -95,6 +96,25 @@ class CachedCheck:
         pass
 
     def __enter__(self) -> CachedCheck:  # noqa: PYI034 (Self needs Python 3.11)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class SkippedCheck:
+    """TrainingArguments cannot be built here: the config targets another release."""
+
+    reason: str
+
+    def check(self, config_path: Path) -> Check:
+        return Check("TrainingArguments", True, f"not built here: {self.reason}", skipped=True)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> SkippedCheck:  # noqa: PYI034 (Self needs Python 3.11)
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -163,7 +183,7 @@ def training_arguments_check(config_text: str, cache: CheckCache | None = None,
 
 def verify_files(root: Path, files: dict[str, str], config_path: str, script_path: str,
                  specs: dict[str, FieldSpec],
-                 probe: TrainingArgumentsProbe | CachedCheck | None,
+                 probe: TrainingArgumentsProbe | CachedCheck | SkippedCheck | None,
                  specs_source: str = "the installed transformers"
                  ) -> list[Check]:
     checks: list[Check] = []

@@ -2,7 +2,9 @@
 
 Statuses: create (new file), identical (already there, same content), conflict (an existing
 file differs and --force was not given: nothing is written), overwrite (with --force; the old
-file is kept as <name>.bak), update (.gitignore gains lines; existing lines are kept).
+file is kept as <name>.bak), update (.gitignore gains lines; existing lines are kept), skip
+(not written: its note says why). A binary file (a picture) is produced only when it is written:
+its change holds the function that writes it instead of a content.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import difflib
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from trainwright.errors import UserError
@@ -24,8 +27,13 @@ class FileChange:
     content: str
     previous: str | None
     backup: str | None = None
+    note: str | None = None  # what the existing file is, when that matters to replacing it
+    # A binary file: writes it to the path it is given (atomically); ``content`` is empty.
+    writer: Callable[[Path], None] | None = field(default=None, compare=False, repr=False)
 
     def diff(self) -> str:
+        if self.writer is not None:
+            return f"Binary file {self.path} ({self.note or 'redrawn'})\n"
         old = (self.previous or "").splitlines(keepends=True)
         new = self.content.splitlines(keepends=True)
         return "".join(difflib.unified_diff(old, new, f"a/{self.path}", f"b/{self.path}"))
@@ -55,7 +63,8 @@ def gitignore_content(existing: str | None, lines: tuple[str, ...]) -> str:
 
 
 def plan_changes(root: Path, files: dict[str, str], gitignore_lines: tuple[str, ...],
-                 force: bool) -> list[FileChange]:
+                 force: bool, notes: dict[str, str] | None = None) -> list[FileChange]:
+    """A change per file; ``notes`` say what an existing file is (another tool's config)."""
     changes = []
     for relative, content in files.items():
         existing = _read_existing(root / relative)
@@ -66,7 +75,8 @@ def plan_changes(root: Path, files: dict[str, str], gitignore_lines: tuple[str, 
         else:
             status = "overwrite" if force else "conflict"
         backup = f"{relative}.bak" if status == "overwrite" else None
-        changes.append(FileChange(relative, status, content, existing, backup))
+        note = (notes or {}).get(relative) if existing is not None else None
+        changes.append(FileChange(relative, status, content, existing, backup, note))
     existing = _read_existing(root / ".gitignore")
     content = gitignore_content(existing, gitignore_lines)
     status = "create" if existing is None else ("identical" if content == existing else "update")
@@ -74,13 +84,17 @@ def plan_changes(root: Path, files: dict[str, str], gitignore_lines: tuple[str, 
     return changes
 
 
-def atomic_write(path: Path, content: str) -> None:
+def atomic_write(path: Path, content: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
                                              suffix=".tmp")
     try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
-            handle.write(content)
+        if isinstance(content, bytes):
+            with os.fdopen(descriptor, "wb") as binary:
+                binary.write(content)
+        else:
+            with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
+                handle.write(content)
         if path.exists():
             os.chmod(temporary, path.stat().st_mode & 0o777)
         else:
@@ -99,14 +113,17 @@ def _umask() -> int:
 
 def apply_changes(root: Path, changes: list[FileChange]) -> None:
     """Write every change, or nothing when any file would be overwritten without --force."""
-    conflicts = [change.path for change in changes if change.status == "conflict"]
+    conflicts = [change for change in changes if change.status == "conflict"]
     if conflicts:
+        backups = ", ".join(f"{change.path}.bak" for change in conflicts)
+        kept = "the old file is kept as" if len(conflicts) == 1 else "the old files are kept as"
         raise UserError(
             "These files already exist and differ from what trainwright would write; nothing "
             "was written:",
             "review the differences with --dry-run, then rerun with --force to overwrite them "
-            "(each old file is kept as <name>.bak).",
-            problems=conflicts,
+            f"({kept} {backups}).",
+            problems=[change.path + (f": {change.note}" if change.note else "")
+                      for change in conflicts],
         )
     for change in changes:
         if change.status in {"identical", "skip"}:
@@ -114,4 +131,7 @@ def apply_changes(root: Path, changes: list[FileChange]) -> None:
         target = root / change.path
         if change.status == "overwrite" and change.backup:
             shutil.copy2(target, root / change.backup)  # bytes as they were
-        atomic_write(target, change.content)
+        if change.writer is not None:
+            change.writer(target)
+        else:
+            atomic_write(target, change.content)

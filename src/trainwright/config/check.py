@@ -3,17 +3,34 @@
 from __future__ import annotations
 
 import json
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from trainwright.config.fields import installed_field_specs
 from trainwright.config.fix import apply_fixes
-from trainwright.config.load import parse_config, read_config_text
-from trainwright.config.validate import Problem, validate_config, validate_search_space
+from trainwright.config.load import parse_config, parse_config_file, read_config_text
+from trainwright.config.validate import (
+    Problem,
+    has_trainwright_sections,
+    is_training_arguments_file,
+    validate_config,
+    validate_search_space,
+    validate_training_arguments,
+)
 from trainwright.discovery.data import inspect_data_file
+from trainwright.discovery.dependencies import installed_version
+from trainwright.discovery.existing import (
+    CONFIG_DIR_NAMES,
+    TRAINING_ARGUMENTS,
+    classify_foreign_config,
+)
 from trainwright.discovery.models import Hardware, is_glob
+from trainwright.discovery.walk import is_config_json
 from trainwright.errors import UserError
+from trainwright.planning.foreign import AXOLOTL, LLAMA_FACTORY, TRL
 
+FINE_TUNING_TOOLS = (AXOLOTL, LLAMA_FACTORY, TRL)  # init imports their configs for fine-tuning
 DEFAULT_LOCATIONS = ("training_config.yaml", "configs/training_config.yaml",
                      "config/training_config.yaml")
 
@@ -23,6 +40,8 @@ class ConfigReport:
     path: Path
     problems: list[Problem]
     fixed: list[str] = field(default_factory=list)
+    kind: str = "trainwright"  # or TRAINING_ARGUMENTS: a flat file of TrainingArguments fields
+    notes: tuple[str, ...] = ()  # what the file is, when it is not trainwright's config
 
     @property
     def errors(self) -> list[Problem]:
@@ -103,13 +122,58 @@ def _search_space_problems(config: dict, path: Path) -> list[Problem]:
     return validate_search_space(space, config)
 
 
+def init_command(path: Path, task: str = "TYPE") -> str:
+    """`trainwright init TYPE PROJECT --from FILE` for a config file: the project is its
+    folder, or the one above when that is a config/ or configs/ folder."""
+    folder = path.parent
+    root = folder.parent if folder.name in CONFIG_DIR_NAMES else folder
+    project = "" if root == Path(".") else f" {shlex.quote(str(root))}"
+    return (f"trainwright init {task}{project} --from "
+            f"{shlex.quote(path.relative_to(root).as_posix())}")
+
+
+def _training_arguments_note(path: Path) -> str:
+    version = installed_version("transformers")
+    checked = (f"the TrainingArguments of the installed transformers {version}" if version else
+               "the TrainingArguments fields of the newest transformers trainwright knows "
+               "(transformers is not installed here)")
+    found = path.suffix.lower() in {".yaml", ".yml"} or is_config_json(path.name)
+    how = (f"`{init_command(path)}` writes a trainwright training_config.yaml from its values"
+           if found else f"init reads JSON configs named *config*.json or *args*.json: rename "
+           f"it (training_args.json), then `{init_command(path.with_name('training_args.json'))}`"
+           " writes a trainwright training_config.yaml from its values")
+    return (f"{path} is a flat {TRAINING_ARGUMENTS} file (no `task:` and no trainwright "
+            f"sections): its keys are checked as {checked}; {how}.")
+
+
+def _refuse_other_tools(config: dict, path: Path) -> None:
+    """Another tool's config (Axolotl, DeepSpeed, ...) is not checked as trainwright's."""
+    if has_trainwright_sections(config):
+        return
+    kind = classify_foreign_config(config)
+    if kind is not None:
+        task = "fine-tuning" if kind in FINE_TUNING_TOOLS else "TYPE"
+        raise UserError(f"{path} is a config for {kind}, not a trainwright training_config.yaml "
+                        "or a flat TrainingArguments file, the two that validate checks.",
+                        f"`{init_command(path, task)}` writes a trainwright config from its "
+                        "values; validate that one.")
+
+
 def check_config(path: Path, *, fix: bool = False, hardware: Hardware | None = None
                  ) -> ConfigReport:
+    """Every problem of a trainwright config, or of a flat TrainingArguments file (YAML or
+    JSON) checked as the installed TrainingArguments; with ``fix``, the mechanical fixes
+    applied in place after a .bak backup."""
     text = read_config_text(path)
-    config = parse_config(text, str(path))
+    config = parse_config_file(text, path)
     specs = installed_field_specs()
+    flat = is_training_arguments_file(config, specs)
+    if not flat:
+        _refuse_other_tools(config, path)
 
     def problems_of(loaded: dict) -> list[Problem]:
+        if flat:
+            return validate_training_arguments(loaded, specs, hardware=hardware)
         return (validate_config(loaded, specs, hardware=hardware,
                                 train_rows=_train_rows(loaded, path))
                 + _search_space_problems(loaded, path))
@@ -119,7 +183,10 @@ def check_config(path: Path, *, fix: bool = False, hardware: Hardware | None = N
     if fix and any(p.action for p in problems):
         fixed = apply_fixes(path, text, problems)
         if fixed:
-            problems = problems_of(parse_config(read_config_text(path), str(path)))
+            problems = problems_of(parse_config_file(read_config_text(path), path))
+    if flat:
+        return ConfigReport(path, problems, fixed, TRAINING_ARGUMENTS,
+                            (_training_arguments_note(path),))
     return ConfigReport(path, problems, fixed)
 
 

@@ -1,8 +1,9 @@
-"""Load a YAML config safely: bounded size, no binary, a mapping at the top, no duplicate keys,
-no alias bombs. Every failure is a UserError naming the file and the fix."""
+"""Load a YAML (or JSON) config safely: bounded size, no binary, a mapping at the top, no
+duplicate keys, no alias bombs. Every failure is a UserError naming the file and the fix."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import yaml
@@ -85,5 +86,41 @@ def parse_config(text: str, source: str) -> dict:
     return data
 
 
+def _no_duplicates(pairs: list[tuple[str, object]]) -> dict:
+    seen: dict = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(f"duplicate key '{key}'; the second would silently win")
+        seen[key] = value
+    return seen
+
+
+def parse_json_config(text: str, source: str) -> dict:
+    """A JSON config (a TrainingArguments file such as HfArgumentParser reads) as a mapping;
+    JSON, not YAML 1.1, so 1e-5 is a number."""
+    try:
+        data = json.loads(text, object_pairs_hook=_no_duplicates)
+    except json.JSONDecodeError as error:
+        raise UserError(f"{source} is not valid JSON: {error.msg} (line {error.lineno}, "
+                        f"column {error.colno})", "fix the place it names.") from None
+    except ValueError as error:
+        raise UserError(f"{source} is not valid JSON: {error}", "keep one of the two.") \
+            from None
+    except RecursionError:
+        raise UserError(f"{source} is nested too deeply to be a config.",
+                        "check that this is the right file.") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{source} holds a JSON {type(data).__name__}, not a mapping of settings.",
+                        "a training config is one JSON object of `\"key\": value` pairs.")
+    return data
+
+
+def parse_config_file(text: str, path: Path) -> dict:
+    """The config text of `path`, as JSON for a .json file and as YAML otherwise."""
+    if path.suffix.lower() == ".json":
+        return parse_json_config(text, str(path))
+    return parse_config(text, str(path))
+
+
 def load_config(path: Path) -> dict:
-    return parse_config(read_config_text(path), str(path))
+    return parse_config_file(read_config_text(path), path)

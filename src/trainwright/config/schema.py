@@ -42,7 +42,7 @@ class DataSection(Section):
     label_column: str = Field(min_length=1)
     label_kind: LabelKind = Field("single-label", description="single-label: one class a row; "
                                   "multi-label: any number of labels a row; regression: a "
-                                  "number. train.py is written for one kind")
+                                  "number. The script is written for one kind")
     labels: list[str | int] | None = Field(None, min_length=2, description="class names in id order "
                                            "(multi-label: the labels); none for regression")
     label_delimiter: str | None = Field(None, min_length=1, description="multi-label: what "
@@ -211,7 +211,7 @@ class AdapterSection(Section):
     fan_in_fan_out: bool | None = None
     frozen_modules: list[str] | None = None
     trainable_parameters: int | None = Field(None, ge=0, description="what the plan counted; "
-                                             "train.py compares it with the real count")
+                                             "the script compares it with the real count")
 
     @model_validator(mode="after")
     def fields_of_the_method(self) -> AdapterSection:

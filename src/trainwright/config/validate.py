@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -22,6 +22,11 @@ from trainwright.config.schema import (
     METRICS_BY_TASK,
     REQUIRED_SECTIONS,
     SECTION_MODELS_BY_TASK,
+)
+from trainwright.discovery.existing import (
+    TRAINING_ARGUMENTS,
+    classify_foreign_config,
+    is_flat_training_arguments,
 )
 from trainwright.discovery.models import Hardware
 from trainwright.planning.precision import precision_problems
@@ -227,7 +232,9 @@ def _training_problems(training: Any, specs: dict[str, FieldSpec]) -> list[Probl
 # ---------------------------------------------------------------------------------------------
 
 def _cross_field_problems(config: Mapping, hardware: Hardware | None,
-                          train_rows: int | None, metrics: tuple[str, ...]) -> list[Problem]:
+                          train_rows: int | None, metrics: tuple[str, ...] | None
+                          ) -> list[Problem]:
+    """``metrics``: what train.py computes; None when the script is not trainwright's."""
     training = config.get("training") if isinstance(config.get("training"), Mapping) else {}
     data = config.get("data") if isinstance(config.get("data"), Mapping) else {}
     problems = []
@@ -248,7 +255,8 @@ def _cross_field_problems(config: Mapping, hardware: Hardware | None,
                                         f"of eval_steps {every_eval}",
                                         f"set save_steps: {every_eval}"))
         metric = training.get("metric_for_best_model")
-        if isinstance(metric, str) and metric.removeprefix("eval_") not in metrics:
+        if isinstance(metric, str) and metrics is not None and \
+                metric.removeprefix("eval_") not in metrics:
             suggestion = did_you_mean(metric.removeprefix("eval_"), metrics)
             problems.append(Problem("training.metric_for_best_model",
                                     f"'{metric}' is not a metric train.py computes "
@@ -311,6 +319,40 @@ def validate_config(config: Mapping, specs: dict[str, FieldSpec], *,
         problems += _training_problems(config["training"], specs)
     problems += _cross_field_problems(config, hardware, train_rows, _metrics_of(config, task))
     return problems
+
+
+# The sections of trainwright's config, of every training type.
+TRAINWRIGHT_SECTIONS = frozenset({"task", "training", *(
+    section for models in SECTION_MODELS_BY_TASK.values() for section in models)})
+
+
+def has_trainwright_sections(config: Mapping) -> bool:
+    """A `task:` or `training:` key, or another trainwright section (a mapping under one of
+    its names; Axolotl's `adapter: lora` is not one)."""
+    return "task" in config or "training" in config or any(
+        isinstance(config.get(section), Mapping) for section in TRAINWRIGHT_SECTIONS)
+
+
+def is_training_arguments_file(config: Mapping, specs: dict[str, FieldSpec]) -> bool:
+    """A flat TrainingArguments file (what a script passes as `TrainingArguments(**values)`)
+    rather than trainwright's config: no trainwright section, and most keys fields of the
+    installed TrainingArguments or keys renamed or removed since 4.x, or the keys that mark
+    such a file for init (learning_rate with the epochs, batch size or output_dir)."""
+    if has_trainwright_sections(config):
+        return False
+    top_level = dict.fromkeys(map(str, config))  # the keys only: nested blocks do not count
+    return (is_flat_training_arguments(top_level, specs)
+            or classify_foreign_config(top_level) == TRAINING_ARGUMENTS)
+
+
+def validate_training_arguments(arguments: Mapping, specs: dict[str, FieldSpec], *,
+                                hardware: Hardware | None = None) -> list[Problem]:
+    """Every problem of a flat TrainingArguments file for the installed transformers: the
+    checks of a `training:` section, located at the file's top level (`evaluation_strategy`)."""
+    problems = (_training_problems(arguments, specs)
+                + _cross_field_problems({"training": arguments}, hardware, None, None))
+    return [replace(problem, location=problem.location.removeprefix("training."))
+            for problem in problems]
 
 
 def _metrics_of(config: Mapping, task: str) -> tuple[str, ...]:

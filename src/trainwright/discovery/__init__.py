@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from trainwright.discovery.candidates import find_data
@@ -12,6 +13,7 @@ from trainwright.discovery.framework import discover_framework
 from trainwright.discovery.hardware import probe_hardware
 from trainwright.discovery.local_models import discover_local_models
 from trainwright.discovery.models import Dependencies, Hardware, ProjectFacts
+from trainwright.discovery.pins import find_pins
 from trainwright.discovery.splits import resolve_given
 from trainwright.discovery.walk import walk_project
 from trainwright.errors import UserError
@@ -60,7 +62,8 @@ def discover(project: str | Path, *, data_paths: Sequence[str] = (),
         framework=framework,
         existing=existing,
         data=tuple(data),
-        dependencies=dependencies or discover_dependencies(),
+        dependencies=replace(dependencies or discover_dependencies(),
+                             pins=find_pins(root, files.dependency_files)),
         hardware=hardware or probe_hardware(),
         conventions=discover_conventions(root, files.top_level_dirs),
         files_scanned=files.total_files,

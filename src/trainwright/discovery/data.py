@@ -554,13 +554,24 @@ def tokenizer_sample(texts: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     text still measures above it)."""
     if not texts:
         return ()
+    return tuple(text[:MAX_TOKENIZED_CHARS] for text in spread(texts, _tokenized_count(texts)))
+
+
+def _tokenized_count(texts: list[str] | tuple[str, ...]) -> int:
     mean = sum(min(len(text), MAX_TOKENIZED_CHARS) for text in texts) / len(texts)
-    count = max(1, min(MAX_TOKENIZED_TEXTS, int(MAX_TOKENIZED_TOTAL / max(1.0, mean))))
-    return tuple(text[:MAX_TOKENIZED_CHARS] for text in spread(texts, count))
+    return max(1, min(MAX_TOKENIZED_TEXTS, int(MAX_TOKENIZED_TOTAL / max(1.0, mean))))
 
 
 def _for_tokenizer(shape: DataShape) -> DataShape:
-    return dataclasses.replace(shape, sample_texts=tokenizer_sample(shape.sample_texts))
+    """The shape with the examples whose lengths are measured; their (prompt, response) parts
+    are the same examples'."""
+    texts = shape.sample_texts
+    if not texts:
+        return shape
+    count = _tokenized_count(texts)
+    parts = tuple((prompt[:MAX_TOKENIZED_CHARS], response[:MAX_TOKENIZED_CHARS])
+                  for prompt, response in spread(shape.sample_parts, count))
+    return dataclasses.replace(shape, sample_texts=tokenizer_sample(texts), sample_parts=parts)
 
 
 def _size_of(path: Path) -> int:

@@ -159,7 +159,8 @@ def _checked(shape: DataShape, rows: list[dict]) -> DataShape:
         problems += _row_problems(shape, row, number)
     return DataShape(shape.kind, shape.messages_column, shape.prompt_column, shape.input_column,
                      shape.response_column, row_problems=tuple(problems[:MAX_ROW_PROBLEMS]),
-                     sample_texts=tuple(sample_text_of(row, shape) for row in rows))
+                     sample_texts=tuple(sample_text_of(row, shape) for row in rows),
+                     sample_parts=tuple(sample_parts_of(row, shape) for row in rows))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -277,3 +278,34 @@ def sample_text_of(row: dict, shape: DataShape) -> str:
         parts = (shape.prompt_column, shape.input_column, shape.response_column)
         return "\n\n".join(str(row.get(c) or "") for c in parts if c)
     return ""
+
+
+def _split_turns(messages: object, role_key: str, content_key: str,
+                 roles: Mapping[str, str]) -> tuple[str, str]:
+    """The contents of a conversation's other turns and of its assistant turns."""
+    if not isinstance(messages, list):
+        return "", ""
+    context, learned = [], []
+    for message in messages:
+        if not isinstance(message, dict) or role_key not in message:
+            continue
+        assistant = _role_of(message, role_key, roles) == "assistant"
+        (learned if assistant else context).append(str(message.get(content_key) or ""))
+    return "\n".join(context), "\n".join(learned)
+
+
+def sample_parts_of(row: dict, shape: DataShape) -> tuple[str, str]:
+    """A row's example as its context and the part that is learned (the response, or the
+    assistant's turns), for measuring each one's length."""
+    if shape.kind == CHAT:
+        return _split_turns(row.get(shape.messages_column), "role", "content", CHAT_ROLES)
+    if shape.kind == SHAREGPT:
+        return _split_turns(row.get(shape.messages_column), "from", "value", SHAREGPT_ROLES)
+    if shape.kind == CHAT_PROMPT_COMPLETION:
+        return ("\n".join(_contents(row.get(shape.prompt_column))),
+                "\n".join(_contents(row.get(shape.response_column))))
+    if shape.kind in {PROMPT_COMPLETION, INSTRUCTION, SEQ2SEQ}:
+        context = "\n\n".join(str(row.get(c) or "") for c in (shape.prompt_column,
+                                                              shape.input_column) if c)
+        return context, str(row.get(shape.response_column) or "")
+    return "", ""

@@ -8,12 +8,16 @@ from pathlib import Path
 
 import yaml
 
+from trainwright.config.renames import RENAMES_BY_OLD
+from trainwright.discovery.dependencies import KNOWN_TRAINING_ARGUMENT_FIELDS
+from trainwright.discovery.framework import GENERATED_MARKER
 from trainwright.discovery.models import Conventions, ExistingTraining, ForeignConfig
 
 TRAINING_CONFIG_NAMES = ("training_config.yaml", "training_config.yml")
 CONFIG_DIR_NAMES = ("configs", "config")
 SCRIPT_DIR_NAMES = ("scripts", "bin", "tools")
 MAX_CONFIG_BYTES = 256 * 1024
+HEAD_BYTES = 4096  # trainwright's marker sits in a script's docstring, in its first KB
 TRAINING_SCRIPT_RE = re.compile(r"^(train|training|finetune|fine_tune|pretrain)([_-].*)?$|"
                                 r"^.*[_-](train|training|finetune)$")
 
@@ -23,7 +27,8 @@ FOREIGN_SIGNATURES = (
     ("llama-factory", {"stage", "finetuning_type"}, set()),
     ("deepspeed", set(), {"zero_optimization", "train_micro_batch_size_per_gpu"}),
     ("accelerate", {"compute_environment"}, {"distributed_type", "mixed_precision"}),
-    ("trl", set(), {"dataset_text_field", "max_seq_length", "completion_only_loss"}),
+    ("trl", set(), {"dataset_text_field", "max_seq_length", "completion_only_loss",
+                    "assistant_only_loss", "use_peft", "dataset_name", "packing"}),
     ("transformers TrainingArguments", {"learning_rate"},
      {"num_train_epochs", "per_device_train_batch_size", "output_dir"}),
 )
@@ -40,6 +45,39 @@ def classify_foreign_config(values: dict) -> str | None:
     return None
 
 
+TRAINING_ARGUMENTS = "transformers TrainingArguments"
+OWN_CONFIG_KEYS = ("task", "training")  # what makes a mapping trainwright's own config
+
+
+def is_flat_training_arguments(values: dict, fields, sections=OWN_CONFIG_KEYS) -> bool:
+    """Whether a mapping is TrainingArguments at its top level, as a script passes a YAML or
+    JSON file to `TrainingArguments(**values)`: none of `sections`, and most keys (two at
+    least) a field of `fields` or a key renamed or removed since transformers 4.x."""
+    keys = [str(key) for key in values]
+    if any(key in sections for key in keys):
+        return False
+    names = {*fields, *RENAMES_BY_OLD}
+    known = sum(key in names for key in keys)
+    return known >= 2 and 2 * known > len(keys)
+
+
+def foreign_kind(values: dict) -> str | None:
+    """The tool a config was written for: by the keys only that tool uses, or a flat
+    TrainingArguments file; None for anything else."""
+    if not values:
+        return None
+    flat = is_flat_training_arguments(values, KNOWN_TRAINING_ARGUMENT_FIELDS)
+    return classify_foreign_config(values) or (TRAINING_ARGUMENTS if flat else None)
+
+
+def foreign_kind_of_training_config(values: dict) -> str | None:
+    """The tool a training_config.yaml without trainwright's structure (no `task:` and no
+    `training:` section) was written for, or None when it is trainwright's (or nobody's)."""
+    if any(key in values for key in OWN_CONFIG_KEYS):
+        return None
+    return foreign_kind(values)
+
+
 def _load_mapping(path: Path) -> tuple[dict | None, str | None]:
     try:
         if path.stat().st_size > MAX_CONFIG_BYTES:
@@ -53,6 +91,15 @@ def _load_mapping(path: Path) -> tuple[dict | None, str | None]:
     if not isinstance(values, dict):
         return None, f"{path.name} holds a {type(values).__name__}, not a mapping of settings"
     return values, None
+
+
+def written_by_trainwright(path: Path) -> bool:
+    """Whether the head of a file carries trainwright's marker (an earlier init wrote it)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return GENERATED_MARKER in handle.read(HEAD_BYTES)
+    except OSError:
+        return False
 
 
 def discover_existing(root: Path, python_files: list[Path], config_files: list[Path]
@@ -76,18 +123,26 @@ def discover_existing(root: Path, python_files: list[Path], config_files: list[P
                 else:
                     training_values = values or {}
     foreign = []
+    kind = foreign_kind_of_training_config(training_values)
+    if kind:  # another tool's file under trainwright's name: imported, not reused as its own
+        foreign.append(ForeignConfig(training_config, kind, training_values,
+                                     _dataset_info(root, training_values)
+                                     if kind == "llama-factory" else None))
+        training_values = {}
     for path in config_files:
         relative = path.relative_to(root).as_posix()
         if relative == training_config or len(path.relative_to(root).parts) > 3:
             continue
         values, _ = _load_mapping(path)
-        kind = classify_foreign_config(values) if values else None
+        kind = foreign_kind(values) if values else None
         if kind:
             foreign.append(ForeignConfig(relative, kind, values,
                                          _dataset_info(root, values) if kind == "llama-factory"
                                          else None))
     return ExistingTraining(
         training_scripts=tuple(scripts),
+        generated_scripts=tuple(script for script in scripts
+                                if written_by_trainwright(root / script)),
         training_config=training_config,
         training_config_values=training_values,
         config_dirs=config_dirs,

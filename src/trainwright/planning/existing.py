@@ -4,7 +4,7 @@ command-line flags and the hardware at hand win over it."""
 from __future__ import annotations
 
 from trainwright.discovery.models import ProjectFacts
-from trainwright.planning.foreign import apply_imports, imports_for
+from trainwright.planning.foreign import Imports, apply_imports, coerce, imports_for
 from trainwright.planning.plan import EXISTING, Choice, Options
 
 # Settings that follow from the hardware: always planned for the hardware at hand, never kept
@@ -41,14 +41,15 @@ def keep_existing_values(facts: ProjectFacts, task: str, options: Options, secti
                          choices: dict[str, Choice]) -> dict[str, Choice]:
     """The choices with the existing config's values where it has them, then with the values
     of the project's configs for other tools (planning/foreign.py)."""
-    kept = _keep_existing(facts, task, options, section, choices)
+    imports = imports_for(facts, task, options.import_from)
+    kept = _keep_existing(facts, task, options, section, choices, imports)
     hardware = HARDWARE_KEYS if section == "training" else set()
-    return apply_imports(facts, imports_for(facts, task, options.import_from), section, kept,
+    return apply_imports(facts, imports, section, kept,
                          skip=hardware | given_on_command_line(options))
 
 
 def _keep_existing(facts: ProjectFacts, task: str, options: Options, section: str,
-                   choices: dict[str, Choice]) -> dict[str, Choice]:
+                   choices: dict[str, Choice], imports: Imports) -> dict[str, Choice]:
     source = facts.existing.training_config
     given = given_on_command_line(options)
     kept = dict(choices)
@@ -56,6 +57,9 @@ def _keep_existing(facts: ProjectFacts, task: str, options: Options, section: st
         if key in given or choice.given or (section == "training" and key in HARDWARE_KEYS):
             continue
         value = existing_value(facts, task, section, key)
+        imported = imports.get(section, key)
+        if imported is not None and coerce(imported.value, value) == value:
+            continue  # imported on an earlier run: it stays the import, for the same reason
         if value is not None and value != choice.value:
             # The value is the user's; the reason says what this run's facts would plan.
             kept[key] = Choice(value, f"kept from the existing {source}; planned from this "

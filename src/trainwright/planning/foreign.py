@@ -354,6 +354,8 @@ def read_config(config: ForeignConfig, fields: set[str], root_files: set[str]
             if target == METHOD[1] and section == METHOD[0]:
                 continue  # read by _method, with the 4-bit keys
             converted = convert(value)
+            if config.kind == DEEPSPEED and converted == "auto":
+                continue  # DeepSpeed's "auto": TrainingArguments decides, so the plan does
             if converted is not None:
                 imported.append(Imported(section, target, converted, config.path, key))
         elif key in KNOWN_UNMAPPED:
@@ -507,3 +509,20 @@ NOT_IN_PLAN = {
     "max_steps": "the run length is planned in epochs; train.py --max-steps N caps a run",
     "per_device_eval_batch_size": "planned from the training batch",
 }
+
+
+def replaced_configs(facts: ProjectFacts, task: str, only: str | None = None) -> dict[str, str]:
+    """What each config of another tool that sits where trainwright writes its own (a flat
+    TrainingArguments file saved as training_config.yaml) is, and what became of its values:
+    the write refuses to replace it without --force and names this."""
+    imported = set(imports_for(facts, task, only).files)
+    return {
+        config.path: f"a config for {config.kind}, not trainwright's; "
+                     + ("its values are imported into the new one (--dry-run shows which)"
+                        if config.path in imported else
+                        f"its values are not imported (--from names {only})" if only else
+                        f"its values are not imported: {config.kind} configs describe "
+                        "fine-tuning runs")
+        for config in facts.existing.foreign_configs
+        if config.path == facts.existing.training_config
+    }

@@ -309,7 +309,7 @@ KIND_REASONS = {
 def kind_choice(assessment: Assessment, options: Options) -> Choice:
     kind = assessment.kind
     assert kind is not None
-    comment = f"train.py is written for this kind; init {KIND_FLAG} changes it"
+    comment = f"the script is written for this kind; init {KIND_FLAG} changes it"
     if options.label_kind:
         return Choice(kind, f"given with {KIND_FLAG}: {KIND_REASONS[kind]}", comment,
                       source=FLAG)

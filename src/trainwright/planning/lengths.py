@@ -61,9 +61,21 @@ def max_length(train: DataFile, model: ModelFacts, token_lengths: list[int] | No
                   "99th percentile of the measured lengths; longer ones are cut")
 
 
+def estimated_lengths(texts: tuple[str, ...] | list[str], rule: LengthRule | None = None
+                      ) -> list[int]:
+    """Token counts estimated from words, as max_length estimates them without a tokenizer."""
+    extra = rule.estimate_extra if rule else 0
+    return [math.ceil(len(text.split()) * TOKENS_PER_WORD) + extra for text in texts]
+
+
+def cut_count(token_lengths: list[int], room: int) -> int:
+    """How many of the lengths do not fit in ``room`` tokens."""
+    return sum(length > room for length in token_lengths)
+
+
 def _cuts(token_lengths: list[int], room: int, what: str) -> str:
     """How many of the measured texts do not fit in ``room`` tokens."""
-    cut = sum(length > room for length in token_lengths)
+    cut = cut_count(token_lengths, room)
     if not cut:
         return f"cuts none of the {len(token_lengths):,} sampled {what}"
     return (f"cuts {cut:,} of {len(token_lengths):,} sampled {what} "

@@ -33,13 +33,13 @@ def choose_model(task: str, facts: ProjectFacts, options: Options,
                or Choice(name, reason, comment))
     existing = existing_values_for(facts, task).get("model")
     kept = existing.get("name_or_path") if isinstance(existing, dict) else None
+    imported = imports_for(facts, task, options.import_from).get("model", "name_or_path")
+    if imported is not None and (not kept or str(kept) == str(imported.value)):
+        return Choice(str(imported.value), f"{imported.where}; --model overrides",
+                      imported.where, source=IMPORTED)
     if kept and str(kept) != planned.value:  # the planned value kept keeps its own reason
         where = f"kept from the existing {facts.existing.training_config}"
         return Choice(str(kept), where, where, source=EXISTING)
-    imported = imports_for(facts, task, options.import_from).get("model", "name_or_path")
-    if imported is not None and not kept:
-        return Choice(str(imported.value), f"{imported.where}; --model overrides",
-                      imported.where, source=IMPORTED)
     return planned
 
 

@@ -82,6 +82,7 @@ class Options:
     response_column: str | None = None  # fine-tuning: the column that is learned
     import_from: str | None = None  # import only this foreign config (init --from FILE)
     data_from: str | None = None  # where data_paths came from when not --data (an import)
+    script_path: str | None = None  # where the script goes, relative to the project root
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ class Plan:
     sections: dict[str, dict[str, Choice]]
     search_space: SearchSpace
     config_path: str  # where training_config.yaml goes, relative to the project root
-    script_path: str  # where train.py goes
+    script_path: str  # where the training script goes (train.py unless that is the project's)
     script: Script
     requirements: tuple[str, ...]
     install_commands: tuple[str, ...]  # what to run to install them on the planned machine

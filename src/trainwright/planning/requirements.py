@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from trainwright.discovery.models import ProjectFacts
+from trainwright.discovery.pins import Pin, allowed
 from trainwright.planning.versions import major_minor, version_tuple
 
 # (package, lowest version the generated scripts support)
@@ -26,8 +27,19 @@ def requirement_line(name: str, minimum: str, installed: str | None) -> str:
     return f"{name}>={major_minor(installed)},<{major + 1}"
 
 
+def pinned_line(pin: Pin, minimum: str) -> str:
+    """The project's own transformers pin, so the two files never disagree; with the lowest
+    version the scripts support added where the pin allows older ones."""
+    from trainwright.planning.target import OLDER_RELEASES
+
+    floor = f",>={minimum}" if allowed(pin, OLDER_RELEASES) else ""
+    return f"transformers{pin.specifier}{floor}"
+
+
 def training_requirements(facts: ProjectFacts, report_to: str) -> tuple[str, ...]:
-    lines = [requirement_line(name, minimum, facts.dependencies.version(name))
+    pins = facts.dependencies.pins
+    lines = [pinned_line(pins[0], minimum) if name == "transformers" and pins else
+             requirement_line(name, minimum, facts.dependencies.version(name))
              for name, minimum in SCRIPT_REQUIREMENTS]
     if report_to in {"tensorboard", "wandb"}:
         lines.append(requirement_line(report_to, "2.0" if report_to == "tensorboard" else "0.16",

@@ -402,8 +402,13 @@ def plan_warnings(inputs: PlanInputs) -> tuple[str, ...]:
     availability = inputs.model.availability
     if availability is not None and not availability.loadable:
         name = inputs.model.name_or_path
-        warnings.append(f"The model {name} is {availability.detail}: train.py will not be able "
-                        f"to load it. Fix: {download_fix(name)}{offline_package_hint(inputs)}.")
+        warnings.append(f"The model {name} is {availability.detail}: the training script "
+                        f"will not be able to load it. Fix: {download_fix(name)}"
+                        f"{offline_package_hint(inputs)}.")
+    dependencies = facts.dependencies
+    if dependencies.pins and not dependencies.targets_installed:
+        warnings.append(f"The setup targets transformers {dependencies.transformers_target}: "
+                        f"{dependencies.target_reason}.")
     if facts.framework.chosen in {"tensorflow", "jax"}:
         warnings.append(
             f"This project uses {facts.framework.chosen}. transformers 5 trains with PyTorch "
@@ -427,7 +432,7 @@ def assemble_plan(inputs: PlanInputs, sections: dict[str, dict[str, Choice]],
                   warnings: tuple[str, ...] = (), requirements: tuple[str, ...] = ()) -> Plan:
     """The Plan: the task's sections and summary, with what every plan carries."""
     facts = inputs.facts
-    config_path, script_path, layout_reason = file_layout(facts)
+    config_path, script_path, layout_reason = file_layout(facts, inputs.task, inputs.options)
     imports = imports_for(facts, inputs.task, inputs.options.import_from)
     # Sections no task planner consumed (the model's attention, early stopping, generation):
     # the imported values where the plan has the key.

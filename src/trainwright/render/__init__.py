@@ -13,6 +13,7 @@ import yaml
 
 from trainwright import __version__
 from trainwright.planning.plan import Plan, SearchParameter
+from trainwright.render.pictures import PICTURE_FILE, Glance, caption
 
 LINE_WIDTH = 100  # of the generated YAML
 PLAIN_STRING = re.compile(r"[A-Za-z_./][A-Za-z0-9_./+-]*")
@@ -174,11 +175,13 @@ def schema_path(config_path: str) -> str:
     return str(PurePosixPath(config_path).with_suffix(".schema.json"))
 
 
-def render(plan: Plan, regenerate_command: str, schema: dict) -> dict[str, str]:
+def render(plan: Plan, regenerate_command: str, schema: dict,
+           glance: Glance | None = None) -> dict[str, str]:
     """Relative path -> file content, for every file of the setup except .gitignore.
 
     ``schema`` is the JSON Schema of the config for the installed transformers; it is written
-    beside the config, whose first line points editors to it.
+    beside the config, whose first line points editors to it. With ``glance``,
+    README-TRAINING.md embeds data_at_a_glance.png (drawn beside it when it is written).
     """
     framework = plan.facts_summary.get("framework")
     context = {
@@ -205,6 +208,8 @@ def render(plan: Plan, regenerate_command: str, schema: dict) -> dict[str, str]:
         "train_file": data_files(plan.value("data", "train_file")),
         "from_scratch": bool(plan.value("model", "from_scratch", False)),
         "method": plan.value("adapter", "method"),  # fine-tuning: the script holds its code only
+        "picture_file": PICTURE_FILE if glance else "",
+        "picture_caption": caption(glance) if glance else "",
     }
     if plan.task == "fine-tuning":
         objective = plan.value("data", "objective")

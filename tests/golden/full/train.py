@@ -441,6 +441,61 @@ def protect_finished_run(config: dict, args: argparse.Namespace) -> None:
     args.resume, args.no_resume = None, True
 
 
+def write_training_curves(trainer, output_dir: str) -> str | None:
+    """training_curves.png: the training and validation loss and the best-model metric against
+    steps, the best checkpoint (dashed) and an early stop (dotted) marked. Needs matplotlib
+    (pip install matplotlib); `trainwright report` draws the same picture from the log."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        logger.info("pip install matplotlib for training_curves.png (or: trainwright report)")
+        return None
+    state, metric = trainer.state, trainer.args.metric_for_best_model
+    key = None if metric in (None, "loss", "eval_loss") else "eval_" + metric.removeprefix("eval_")
+    curves = {"training loss": [], "validation loss": [], key: []}
+    for entry in state.log_history:
+        for name, field in (("training loss", "loss"), ("validation loss", "eval_loss"),
+                            (key, key)):
+            if field and isinstance(entry.get(field), (int, float)) and "step" in entry:
+                curves[name].append((entry["step"], entry[field]))
+    if not (curves["training loss"] or curves["validation loss"]):
+        return None
+    best = state.best_model_checkpoint
+    best_step = int(best.rsplit("-", 1)[-1]) if best else None
+    stopper = next((c for c in trainer.callback_handler.callbacks
+                    if isinstance(c, EarlyStoppingCallback)), None)
+    stopped = stopper is not None and (
+        stopper.early_stopping_patience_counter >= stopper.early_stopping_patience)
+    panels = 2 if key and curves[key] else 1
+    figure = Figure(figsize=(8, 6 if panels == 2 else 4.5), dpi=100, layout="constrained")
+    axes = figure.subplots(panels, 1, sharex=True, squeeze=False)[:, 0]
+    for name, colour in (("training loss", "tab:blue"), ("validation loss", "tab:orange")):
+        if curves[name]:
+            steps, values = zip(*curves[name], strict=True)
+            axes[0].plot(steps, values, color=colour, marker="o" if "validation" in name
+                         else None, markersize=4, label=name)
+    axes[0].set_ylabel("loss")
+    if panels == 2:
+        steps, values = zip(*curves[key], strict=True)
+        axes[1].plot(steps, values, color="tab:purple", marker="o", markersize=4,
+                     label=f"validation {metric}")
+        axes[1].set_ylabel(metric)
+    for number, panel in enumerate(axes):  # the marks are named once, in the top legend
+        if best_step is not None:
+            panel.axvline(best_step, color="tab:green", linestyle="--",
+                          label=f"best checkpoint (step {best_step})" if number == 0 else None)
+        if stopped:
+            panel.axvline(state.global_step, color="tab:red", linestyle=":",
+                          label=f"early stopping (step {state.global_step})" if number == 0
+                          else None)
+        panel.grid(alpha=0.3)
+        panel.legend(loc="best", fontsize="small")
+    axes[-1].set_xlabel("step")
+    path = Path(output_dir, "training_curves.png")
+    figure.savefig(path, dpi=100)
+    return str(path)
+
+
 def check_method(adapter: dict) -> None:
     """Stop when the config asks for another method than the one this script holds."""
     method = adapter.get("method")
@@ -601,6 +656,8 @@ def train(config: dict, args: argparse.Namespace) -> dict:
         metrics["majority_class_rate"] = majority_rate(trainer.eval_dataset)
         Path(output_dir, "classification_report.txt").write_text(report, encoding="utf-8")
         print(report)
+        trainer.save_state()  # trainer_state.json of the end: `trainwright report` reads it
+        metrics["training_curves"] = write_training_curves(trainer, output_dir)
         with open(Path(output_dir, "final_metrics.json"), "w", encoding="utf-8") as handle:
             json.dump(metrics, handle, indent=2)
     return metrics

@@ -77,7 +77,7 @@ def _columns(shape: DataShape, options: Options) -> dict[str, Choice]:
                 dict(SHAREGPT_ROLES), "ShareGPT's from values (compared in lower case) as chat "
                 "roles: the human side is the user, the model's side and its function calls "
                 "the assistant, function results the tool; a row with another value stops "
-                "train.py naming the row", "from value -> chat role; add the roles the rows use")
+                "the script naming the row", "from value -> chat role; add the roles the rows use")
         return columns
     columns = {"prompt_column": _column(shape.prompt_column, PROMPT_TEXTS[shape.kind],
                                         "--prompt-column", options.prompt_column)}
@@ -106,9 +106,14 @@ def _sft_section(inputs: PlanInputs) -> dict[str, Choice]:
                           FORMAT_COMMENTS[shape.kind]),
         **_columns(shape, inputs.options),
     }
-    rule = TEXT_LENGTHS if shape.kind == PROMPT_COMPLETION else SFT_LENGTHS
-    data["max_length"] = max_length(train, inputs.model, inputs.token_lengths, rule, "examples")
+    data["max_length"] = max_length(train, inputs.model, inputs.token_lengths,
+                                    sft_length_rule(shape.kind), "examples")
     return data
+
+
+def sft_length_rule(data_format: str) -> LengthRule:
+    """How max_length is sized for examples of this format (what the template adds)."""
+    return TEXT_LENGTHS if data_format == PROMPT_COMPLETION else SFT_LENGTHS
 
 
 def fine_tuning_data(inputs: PlanInputs, objective: str) -> FineTuningData:

@@ -122,8 +122,8 @@ def adapter_section(method: Choice, targets: Choice, rank: Choice, examples: int
     share = trainable / max(1, architecture.total_parameters)
     adapter["trainable_parameters"] = Choice(
         trainable, f"{share:.2%} of the model's {format_count(architecture.total_parameters)} "
-                   "parameters are trained; train.py checks this count",
-        "train.py checks that this many parameters train")
+                   "parameters are trained; the script checks this count",
+        "the script checks that this many parameters train")
     return adapter
 
 
@@ -183,6 +183,6 @@ def method_warnings(method: Choice, options: Options, facts: ProjectFacts) -> tu
     needed = ("peft", "bitsandbytes") if method.value == "qlora" else ("peft",)
     missing = facts.dependencies.missing(needed)
     if missing and method.value in ADAPTERS:
-        warnings.append(f"Not installed: {', '.join(missing)}. train.py needs it for "
+        warnings.append(f"Not installed: {', '.join(missing)}. the script needs it for "
                         f"{method.value}: pip install -r requirements-training.txt")
     return tuple(warnings)
