@@ -301,3 +301,12 @@ def test_a_rerun_over_the_imported_setup_writes_the_same_files(tmp_path, tiny_ll
         (project / path).write_text(text, encoding="utf-8")
     again = prepare("fine-tuning", project, Options(), hardware=CPU, force=True)
     assert again.files == first.files
+
+
+def test_a_fine_tuning_tools_config_is_named_not_imported_for_classification(tmp_path):
+    write_csv(tmp_path / "data" / "train.csv", labelled_texts(200))
+    (tmp_path / "axolotl.yml").write_text(AXOLOTL, encoding="utf-8")
+    plan = prepare("classification", tmp_path, Options(model="models/none"), hardware=CPU).plan
+    assert plan.values()["training"]["learning_rate"] != pytest.approx(1.1e-4)
+    (note,) = [u for u in plan.unmapped if u.file == "axolotl.yml"]
+    assert "init fine-tuning" in note.note and not plan.imported

@@ -379,15 +379,20 @@ def read_config(config: ForeignConfig, fields: set[str], root_files: set[str]
 def imports_for(facts: ProjectFacts, task: str, only: str | None = None) -> Imports:
     """Every foreign config's values, the most specific config winning; ``only`` restricts the
     import to one file (init --from)."""
-    configs = [config for config in facts.existing.foreign_configs
-               if (only is None or config.path == only) and _applies(config.kind, task)]
+    wanted = [config for config in facts.existing.foreign_configs
+              if only is None or config.path == only]
+    configs = [config for config in wanted if _applies(config.kind, task)]
     configs.sort(key=lambda c: (SPECIFICITY.index(c.kind) if c.kind in SPECIFICITY
                                 else len(SPECIFICITY), c.path))
     fields = set(facts.dependencies.training_argument_fields)
     root_files = {data.path for data in facts.data} | {
         file for data in facts.data for file in data.files}
     values: dict[tuple[str, str], Imported] = {}
-    overruled, unmapped = [], []
+    overruled: list[tuple[Imported, Imported]] = []
+    unmapped = [NotImported(config.path, "(the whole file)",
+                            f"this {config.kind} config describes a fine-tuning run; "
+                            "`trainwright init fine-tuning` imports it")
+                for config in wanted if not _applies(config.kind, task)]
     for config in configs:
         found, missing = read_config(config, fields, root_files)
         unmapped += missing
