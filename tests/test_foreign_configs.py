@@ -138,7 +138,8 @@ def test_an_axolotl_config_is_the_starting_point_of_the_plan(tmp_path, tiny_llam
     assert values["training"]["num_train_epochs"] == 7
     assert values["training"]["warmup_steps"] == 10
     assert values["training"]["lr_scheduler_type"] == "cosine"
-    assert values["training"]["output_dir"] == "./outputs/lora-out"
+    # The other tool's run folder is not reused: its checkpoints would be resumed.
+    assert values["training"]["output_dir"] == "outputs/fine-tuning"
     # Every imported value says where it came from.
     r = plan.sections["adapter"]["r"]
     assert r.source == IMPORTED and "from axolotl.yml: lora_r" in r.reason
@@ -157,6 +158,7 @@ def test_an_axolotl_config_is_the_starting_point_of_the_plan(tmp_path, tiny_llam
     assert rows["training.bf16"].status in {"kept", "changed"}
     unmapped = {(u.file, u.key): u.note for u in plan.unmapped}
     assert ("axolotl.yml", "wandb_project") in unmapped
+    assert "never resumed" in unmapped[("axolotl.yml", "output_dir")]
     assert ("axolotl.yml", "special_tokens") in unmapped
     assert "WANDB_PROJECT" in unmapped[("axolotl.yml", "wandb_project")]
 
@@ -194,6 +196,7 @@ def test_the_most_specific_config_wins_and_the_summary_says_which(tmp_path, tiny
     assert plan.values()["training"]["learning_rate"] == pytest.approx(1.1e-4)
     lost = {(row.setting, row.value, row.status) for row in plan.imported}
     assert ("training.learning_rate", 4e-5, "overruled by axolotl.yml") in lost
+    assert ("training.num_train_epochs", 8, "overruled by axolotl.yml") in lost
 
 
 def test_a_flat_4x_training_arguments_file_is_reused_by_init(tmp_path):
@@ -209,7 +212,7 @@ def test_a_flat_4x_training_arguments_file_is_reused_by_init(tmp_path):
     assert training["num_train_epochs"] == 8
     assert training["warmup_steps"] == pytest.approx(0.2)
     assert training["eval_strategy"] == "epoch"
-    assert training["output_dir"] == "results"
+    assert training["output_dir"] == "outputs/classification"
     assert "from config/training_args.yaml: evaluation_strategy" in \
         plan.sections["training"]["eval_strategy"].reason
     unmapped = {u.key: u.note for u in plan.unmapped}
@@ -218,9 +221,32 @@ def test_a_flat_4x_training_arguments_file_is_reused_by_init(tmp_path):
 
 def test_a_flag_wins_over_an_imported_value(tmp_path, tiny_llama):
     project = project_with(tmp_path, tiny_llama, "axolotl.yml", AXOLOTL)
-    plan = prepare("fine-tuning", project, Options(output_dir="mine"), hardware=CPU).plan
-    assert plan.values()["training"]["output_dir"] == "mine"
-    assert rows_by_setting(plan)["training.output_dir"].status == "changed"
+    plan = prepare("fine-tuning", project, Options(data_paths=("data/train.jsonl",),
+                                                   model=str(tmp_path / "models" / "tiny-llama")),
+                   hardware=CPU).plan
+    assert plan.sections["data"]["train_file"].source == "flag"
+    assert plan.sections["model"]["name_or_path"].source == "flag"
+    assert plan.values()["adapter"]["r"] == 64  # what no flag set is still imported
+
+
+def test_what_cannot_carry_over_is_listed_with_why(tmp_path, tiny_llama):
+    """A Hub dataset, a validation size that is no fraction and a step cadence are listed;
+    a format that differs from what the rows hold is read from the rows and said so."""
+    text = AXOLOTL.replace("val_set_size: 0.1", "val_set_size: 0").replace(
+        "type: alpaca", "type: chat_template") + (
+        "test_datasets:\n  - path: someone/eval-set\neval_strategy: steps\neval_steps: 50\n")
+    text = text.replace("    type: chat_template\n",
+                        "    type: chat_template\n  - path: someone/hub-set\n")
+    project = project_with(tmp_path, tiny_llama, "axolotl.yml", text)
+    plan = prepare("fine-tuning", project, Options(), hardware=CPU).plan
+    notes = {u.key: u.note for u in plan.unmapped}
+    assert "pass --data someone/hub-set" in notes["datasets[1].path"]
+    assert "fraction between 0 and 1" in notes["val_set_size"]
+    assert "cadence" in notes["eval_strategy"] and "cadence" in notes["eval_steps"]
+    assert plan.values()["data"]["format"] == "instruction"  # what the rows are
+    row = rows_by_setting(plan)["data.format"]
+    assert row.value == "chat" and row.status == "changed"
+    assert 0 < plan.values()["data"]["validation_fraction"] < 1
 
 
 @pytest.mark.e2e  # runs init and the generated train.py
@@ -235,8 +261,8 @@ def test_the_script_trains_on_the_imported_axolotl_plan(tmp_path, tiny_llama):
     run = subprocess.run([sys.executable, "train.py", "--max-steps", "3"], cwd=project,
                          capture_output=True, text=True, timeout=600, check=False)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    saved = project / "outputs" / "lora-out" / "quick-check"
-    folder = saved if saved.exists() else project / "outputs" / "lora-out"
+    saved = project / "outputs" / "fine-tuning" / "quick-check"
+    folder = saved if saved.exists() else project / "outputs" / "fine-tuning"
     assert (folder / "final_metrics.json").is_file()
     adapter = json.loads(next(folder.rglob("adapter_config.json")).read_text())
     assert adapter["r"] == 64 and adapter["lora_alpha"] == 128
@@ -310,3 +336,11 @@ def test_a_fine_tuning_tools_config_is_named_not_imported_for_classification(tmp
     assert plan.values()["training"]["learning_rate"] != pytest.approx(1.1e-4)
     (note,) = [u for u in plan.unmapped if u.file == "axolotl.yml"]
     assert "init fine-tuning" in note.note and not plan.imported
+
+
+def test_the_imported_effective_batch_is_kept_exactly_when_split_for_a_cpu(tmp_path, tiny_llama):
+    text = AXOLOTL.replace("micro_batch_size: 2", "micro_batch_size: 3")  # 3 x 4 = 12
+    project = project_with(tmp_path, tiny_llama, "axolotl.yml", text)
+    training = prepare("fine-tuning", project, Options(), hardware=CPU).plan.values()["training"]
+    assert training["per_device_train_batch_size"] * training[
+        "gradient_accumulation_steps"] == 12

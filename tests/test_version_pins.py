@@ -59,3 +59,20 @@ def test_a_pin_older_than_4_46_is_a_clear_stop(tmp_path, tiny_bert):
     message = str(raised.value)
     assert "transformers==4.36.2 (requirements.txt:2)" in message
     assert "4.46" in message and "raise the pin" in message
+
+
+@pytest.mark.parametrize("pinned, fields_of", [("4.46.0", "4.46.1"), ("4.51.0", "4.51.3"),
+                                               ("4.57.1", "4.57.4")])
+def test_an_exact_pin_the_table_lists_under_another_patch_targets_it(tmp_path, tiny_bert,
+                                                                    pinned, fields_of):
+    project = pinned_project(tmp_path, f"transformers=={pinned}")
+    prepared = prepare("classification", project, Options(model=str(tiny_bert)), hardware=CPU)
+    assert prepared.plan.transformers_target == pinned
+    training = yaml.safe_load(prepared.files["training_config.yaml"])["training"]
+    assert set(training) <= set(release_field_specs(fields_of))
+
+
+def test_an_exact_pin_of_an_old_major_is_a_clear_stop(tmp_path, tiny_bert):
+    project = pinned_project(tmp_path, "transformers==3.4.0")
+    with pytest.raises(UserError, match="older than the oldest"):
+        prepare("classification", project, Options(model=str(tiny_bert)), hardware=CPU)

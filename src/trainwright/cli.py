@@ -158,8 +158,12 @@ def init(training_type: str | None, project: str, model: str | None, data_paths:
             raise UserError("--json and --smoke together: the smoke run's output is not part "
                             "of the JSON document.", "run `init --json`, then `python "
                             f"{prepared.plan.script_path} --max-steps 2` for a smoke run.")
+        if show_file and (not dry_run or as_json):
+            raise UserError(f"--show {show_file} prints a file in a dry run's text output.",
+                            f"run `trainwright init ... --dry-run --show {show_file}` (without "
+                            "--json).")
         if show_file and show_file not in prepared.files:
-            raise UserError(f"--show {show_file}: init writes no such file.",
+            raise UserError(f"--show {show_file}: init writes no such text file.",
                             f"name one of: {', '.join(prepared.files)}.")
         if dry_run:
             if as_json:

@@ -142,6 +142,14 @@ def measured_lengths(model: ModelFacts, data: DataSelection
 def options_from_imports(task: str, facts: ProjectFacts, options: Options) -> Options:
     """The data files a config of another tool names, where no flag gave them;
     --from FILE must name a config trainwright can read."""
+    if options.import_from:
+        given = Path(options.import_from).expanduser()
+        given = given if given.is_absolute() else Path.cwd() / given
+        try:
+            relative = given.resolve().relative_to(facts.root).as_posix()
+        except ValueError:
+            relative = options.import_from
+        options = dataclasses.replace(options, import_from=relative)
     if options.import_from and options.import_from not in {
             config.path for config in facts.existing.foreign_configs}:
         raise UserError(f"--from {options.import_from}: not a config trainwright can import "
@@ -176,9 +184,10 @@ def settle_probe(probe: TrainingArgumentsProbe | None, prepared: Prepared
     if not dependencies.targets_installed:  # a pinned release that is not the installed one
         probe.close()
         return SkippedCheck(
-            f"the config targets transformers {dependencies.transformers_target} (the "
-            f"project's pin) and the installed one is {dependencies.version('transformers')}; "
-            f"its keys were checked against {dependencies.transformers_target}'s fields")
+            f"the config targets transformers {dependencies.transformers_target} "
+            f"({dependencies.target_reason.split(';')[0]}) and the installed one is "
+            f"{dependencies.version('transformers')}; its keys were checked against "
+            f"{dependencies.transformers_target}'s fields")
     return training_arguments_check(prepared.files[prepared.plan.config_path], started=probe)
 
 

@@ -341,8 +341,10 @@ def is_training_arguments_file(config: Mapping, specs: dict[str, FieldSpec]) -> 
     if has_trainwright_sections(config):
         return False
     top_level = dict.fromkeys(map(str, config))  # the keys only: nested blocks do not count
-    return (is_flat_training_arguments(top_level, specs)
-            or classify_foreign_config(top_level) == TRAINING_ARGUMENTS)
+    kind = classify_foreign_config(top_level)
+    if kind not in (None, TRAINING_ARGUMENTS):
+        return False  # another tool's config (DeepSpeed shares gradient_accumulation_steps)
+    return is_flat_training_arguments(top_level, specs) or kind == TRAINING_ARGUMENTS
 
 
 def validate_training_arguments(arguments: Mapping, specs: dict[str, FieldSpec], *,

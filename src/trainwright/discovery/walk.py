@@ -86,9 +86,10 @@ def declares_dependencies(name: str) -> bool:
 
 def is_config_json(name: str) -> bool:
     """ds_config.json, training_args.json, zero3.json: settings, not rows."""
-    lower = name.lower()
-    return ("config" in lower or "args" in lower or lower.startswith(("ds_", "zero"))
-            or "deepspeed" in lower)
+    stem = name.lower().rsplit(".", 1)[0]
+    words = set(re.split(r"[-_.]", stem))
+    return ("config" in stem or "args" in words or "deepspeed" in words
+            or bool(re.fullmatch(r"(ds|zero)[_-]?(stage)?[_-]?[0-3](_offload)?", stem)))
 
 
 def in_data_folder(relative_parts: tuple[str, ...]) -> bool:

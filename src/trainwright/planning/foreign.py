@@ -30,7 +30,7 @@ SPECIFICITY = (AXOLOTL, LLAMA_FACTORY, TRL, TRAINING_ARGUMENTS, DEEPSPEED, ACCEL
 METHOD = ("adapter", "method")
 ALL_LINEAR = "all-linear"  # LoRA on every linear layer: what trainwright plans anyway
 DATA_FILES = ("data", "files")  # the local data files the config trains on
-DATA_FORMAT = ("data", "format")
+DATA_FORMAT = ("data", "format as imported")  # compared with the format read from the rows
 
 
 @dataclass(frozen=True)
@@ -124,10 +124,10 @@ TRAINING_KEYS = {  # keys that mean the same in every tool: TrainingArguments' o
     key: ("training", key, number) for key in (
         "learning_rate", "num_train_epochs", "per_device_train_batch_size",
         "per_device_eval_batch_size", "gradient_accumulation_steps", "warmup_steps",
-        "lr_scheduler_type", "weight_decay", "max_grad_norm", "seed", "output_dir",
-        "logging_steps", "eval_steps", "save_steps", "save_total_limit", "max_steps",
+        "lr_scheduler_type", "weight_decay", "max_grad_norm", "seed",
+        "logging_steps", "save_total_limit", "max_steps",
         "gradient_checkpointing", "bf16", "fp16", "tf32", "optim", "report_to", "eval_strategy",
-        "save_strategy", "load_best_model_at_end", "metric_for_best_model",
+        "save_strategy", "metric_for_best_model",
         "greater_is_better", "dataloader_num_workers", "torch_compile", "label_smoothing_factor",
         "adam_beta1", "adam_beta2", "adam_epsilon", "neftune_noise_alpha", "warmup_ratio")
 }
@@ -191,8 +191,18 @@ TABLES: dict[str, dict[str, Rule]] = {
     ACCELERATE: {},
 }
 
+CADENCE_NOTE = ("evaluation and saving follow the plan's cadence (per epoch, or every N steps "
+                "for long epochs), so that the best checkpoint is kept; an imported "
+                "eval_strategy / save_strategy of 'epoch' is used")
 # Keys known to have no equivalent in a trainwright setup, with what to do instead.
 KNOWN_UNMAPPED = {
+    "output_dir": "the setup writes to its own planned output_dir (--output-dir sets it), so "
+                  "another tool's checkpoints are never resumed",
+    "eval_steps": CADENCE_NOTE,
+    "save_steps": CADENCE_NOTE,
+    "load_best_model_at_end": CADENCE_NOTE,
+    "evals_per_epoch": CADENCE_NOTE,
+    "saves_per_epoch": CADENCE_NOTE,
     "deepspeed": "multi-GPU launchers are not planned yet; train.py runs on one device",
     "fsdp": "multi-GPU launchers are not planned yet; train.py runs on one device",
     "fsdp_config": "multi-GPU launchers are not planned yet; train.py runs on one device",
@@ -275,14 +285,21 @@ def _method(config: ForeignConfig) -> tuple[str, str] | None:
 
 
 AXOLOTL_FORMATS = {"alpaca": "instruction", "alpaca_chat": "instruction",
-                   "chat_template": "chat", "sharegpt": "sharegpt", "input_output": "seq2seq"}
+                   "chat_template": "chat", "sharegpt": "sharegpt"}
 LLAMA_FACTORY_FORMATS = {"alpaca": "instruction", "sharegpt": "sharegpt"}
 
 
-def _data(config: ForeignConfig, root_files: set[str]) -> list[Imported]:
-    """The local data files a config trains on (a Hub dataset name is left to --data)."""
-    values, found = config.values, []
+def _data(config: ForeignConfig, root_files: set[str]
+          ) -> tuple[list[Imported], list[NotImported]]:
+    """The local data files a config trains on, and the datasets it names that are no file in
+    the project (a Hub dataset name: pass it with --data)."""
+    values, found, missing = config.values, [], []
     folder = PurePosixPath(config.path).parent
+
+    def absent(key: str, name: Any) -> None:
+        missing.append(NotImported(config.path, key, f"{name}: no data file of that name in the "
+                                                     f"project (a Hub dataset? pass --data "
+                                                     f"{name})"))
 
     def local(path: Any) -> str | None:
         if not isinstance(path, str):
@@ -298,7 +315,9 @@ def _data(config: ForeignConfig, root_files: set[str]) -> list[Imported]:
             if not isinstance(entry, dict):
                 continue
             path = local(entry.get("path"))
-            if path:
+            if not path:
+                absent(f"datasets[{index}].path", entry.get("path"))
+            else:
                 found.append(Imported(*DATA_FILES, path, config.path, f"datasets[{index}].path"))
                 kind = AXOLOTL_FORMATS.get(str(entry.get("type", "")).split(".")[0])
                 if kind and index == 0:
@@ -310,20 +329,25 @@ def _data(config: ForeignConfig, root_files: set[str]) -> list[Imported]:
         for name in names:
             entry = info.get(name)
             if not isinstance(entry, dict) or "file_name" not in entry:
+                absent("dataset", name)
                 continue
             base = PurePosixPath(str(values.get("dataset_dir") or "data"))
             path = local(str(base / entry["file_name"]))
-            if path:
+            if not path:
+                absent("dataset", name)
+            else:
                 found.append(Imported(*DATA_FILES, path, config.path, f"dataset: {name}"))
                 kind = LLAMA_FACTORY_FORMATS.get(str(entry.get("formatting", "alpaca")))
                 if kind and len(found) == 1:
                     found.append(Imported(*DATA_FORMAT, kind, config.path,
                                           f"dataset_info.json: {name}.formatting"))
-    elif config.kind == TRL:
+    elif config.kind == TRL and values.get("dataset_name"):
         path = local(values.get("dataset_name"))
         if path:
             found.append(Imported(*DATA_FILES, path, config.path, "dataset_name"))
-    return found
+        else:
+            absent("dataset_name", values.get("dataset_name"))
+    return found, missing
 
 
 def read_config(config: ForeignConfig, fields: set[str], root_files: set[str]
@@ -346,7 +370,7 @@ def read_config(config: ForeignConfig, fields: set[str], root_files: set[str]
             continue
         rule = table.get(name) or (("training", name, number)
                                    if config.kind == TRAINING_ARGUMENTS and name in fields
-                                   else None)
+                                   and name not in KNOWN_UNMAPPED else None)
         if name == "max_length" and rule is None:
             rule = ("data", "max_length", number)
         if rule is not None:
@@ -356,6 +380,15 @@ def read_config(config: ForeignConfig, fields: set[str], root_files: set[str]
             converted = convert(value)
             if config.kind == DEEPSPEED and converted == "auto":
                 continue  # DeepSpeed's "auto": TrainingArguments decides, so the plan does
+            if target == "validation_fraction" and not (
+                    isinstance(converted, (int, float)) and 0 < converted < 1):
+                unmapped.append(NotImported(config.path, key, f"{value}: only a fraction "
+                                            "between 0 and 1 carries over; the plan carves its "
+                                            "own validation split (data.validation_fraction)"))
+                continue
+            if target in {"eval_strategy", "save_strategy"} and converted != "epoch":
+                unmapped.append(NotImported(config.path, key, CADENCE_NOTE))
+                continue
             if converted is not None:
                 imported.append(Imported(section, target, converted, config.path, key))
         elif key in KNOWN_UNMAPPED:
@@ -372,8 +405,8 @@ def read_config(config: ForeignConfig, fields: set[str], root_files: set[str]
     method = _method(config)
     if method:
         imported.append(Imported(*METHOD, method[0], config.path, method[1]))
-    imported += _data(config, root_files)
-    return imported, unmapped
+    data, absent = _data(config, root_files)
+    return imported + data, unmapped + absent
 
 
 def imports_for(facts: ProjectFacts, task: str, only: str | None = None) -> Imports:

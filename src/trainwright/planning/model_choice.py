@@ -73,6 +73,7 @@ def offline_alternative(task: str, objective: str | None, default: str,
         return None
     model, short = fitting[0], default.rsplit("/", 1)[-1]
     reason = (f"the default {short} cannot load here ({availability.detail}); {model.name} "
-              f"loads offline from {model.where} (--model overrides)")
+              f"loads offline from {model.where}, whose folder the config names (--model "
+              "overrides)")
     return Choice(model.path, reason,
                   f"loads offline from {model.where}; the default {short} is not available here")

@@ -161,8 +161,10 @@ def plan_batch(inputs: PlanInputs, workload: Workload) -> BatchPlan:
     checkpointing = workload.gradient_checkpointing
     fit, devices = None, max(1, len(hardware.gpus))
     if not hardware.gpus:
-        per_device = min(target, table["cpu_batch"])
-        accumulation = max(1, target // per_device)
+        # The largest per-device batch up to the CPU's that divides the target exactly.
+        per_device = max(size for size in range(1, min(target, table["cpu_batch"]) + 1)
+                         if target % size == 0)
+        accumulation = target // per_device
         reason += (f", kept as {per_device} per device x {accumulation} accumulation"
                    if imported else "")
         reason += f"; on {hardware.accelerator.upper()} memory is not the limit"

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from trainwright.config.releases import OLDEST_SUPPORTED, known_releases, release_field_specs
+from trainwright.config.releases import (
+    OLDEST_SUPPORTED,
+    known_releases,
+    release_field_specs,
+    release_for,
+)
 from trainwright.discovery.models import Dependencies
 from trainwright.discovery.pins import Pin, allowed
 from trainwright.errors import UserError
@@ -32,6 +37,8 @@ def target_transformers(dependencies: Dependencies) -> Dependencies:
     if installed and allowed(pin, [installed.split("+", 1)[0]]):
         return replace(dependencies, target_reason=f"the installed transformers {installed} "
                                                     f"is what the project pins: {pin_text(pin)}")
+    if pin.exact:  # a version the table may not list as such (4.46.0, a lock file's 4.51.0)
+        return _exact_target(dependencies, pin, installed)
     supported = allowed(pin, known_releases())
     if not supported:
         if allowed(pin, OLDER_RELEASES):
@@ -45,12 +52,31 @@ def target_transformers(dependencies: Dependencies) -> Dependencies:
         return _targeting(dependencies, newest, f"the project pins {pin_text(pin)}, newer "
                                                 f"than any release trainwright knows: the "
                                                 f"setup targets the newest it knows, {newest}")
-    release = pin.exact if pin.exact and pin.exact in supported else supported[-1]
-    how = "pinned" if pin.exact else "the newest release the pin allows"
+    release = supported[-1]
     installed_text = (f"; the installed transformers {installed} does not satisfy it: "
                       "install the pinned version before training" if installed else "")
-    return _targeting(dependencies, pin.exact or release,
-                      f"{how}: {pin_text(pin)}{installed_text}", release)
+    return _targeting(dependencies, release, f"the newest release the pin allows: "
+                                             f"{pin_text(pin)}{installed_text}", release)
+
+
+def _exact_target(dependencies: Dependencies, pin: Pin, installed: str | None) -> Dependencies:
+    exact = str(pin.exact)
+    if version_tuple(exact) < version_tuple(OLDEST_SUPPORTED):
+        raise UserError(
+            f"The project pins {pin_text(pin)}, older than the oldest transformers trainwright "
+            f"writes setups for ({OLDEST_SUPPORTED}).",
+            f"raise the pin to transformers>={OLDEST_SUPPORTED} (the newest 4.x is "
+            f"{_newest_of(4)}), or write the setup for another version in a separate "
+            "environment.")
+    release = release_for(exact)
+    if release is None:
+        newest = known_releases()[-1]
+        return _targeting(dependencies, newest, f"the project pins {pin_text(pin)}, newer "
+                                                f"than any release trainwright knows: the "
+                                                f"setup targets the newest it knows, {newest}")
+    installed_text = (f"; the installed transformers {installed} does not satisfy it: "
+                      "install the pinned version before training" if installed else "")
+    return _targeting(dependencies, exact, f"pinned: {pin_text(pin)}{installed_text}", release)
 
 
 def _targeting(dependencies: Dependencies, version: str, reason: str,
