@@ -86,18 +86,19 @@ def prepare(task: str, project: str | Path, options: Options, *, force: bool = F
     files); False leaves it out.
     """
     hardware = target_hardware(options, hardware)
-    facts = discover(project, data_paths=options.data_paths, text_column=options.text_column,
-                     label_column=options.label_column, prompt_column=options.prompt_column,
-                     response_column=options.response_column, hardware=hardware,
-                     dependencies=dependencies, progress=progress)
+
+    def discover_for(options: Options, dependencies: Dependencies | None) -> ProjectFacts:
+        return discover(project, data_paths=options.data_paths,
+                        text_column=options.text_column, label_column=options.label_column,
+                        prompt_column=options.prompt_column,
+                        response_column=options.response_column, hardware=hardware,
+                        dependencies=dependencies, progress=progress)
+
+    facts = discover_for(options, dependencies)
     facts = dataclasses.replace(facts, dependencies=target_transformers(facts.dependencies))
     options = options_from_imports(task, facts, options)
     if options.data_from:  # a config of another tool names the data: discover it as given
-        facts = discover(project, data_paths=options.data_paths,
-                         text_column=options.text_column, label_column=options.label_column,
-                         prompt_column=options.prompt_column,
-                         response_column=options.response_column, hardware=hardware,
-                         dependencies=facts.dependencies, progress=progress)
+        facts = discover_for(options, facts.dependencies)
     data = select_data(task, facts, options)
     objective = data.objective.value if data.objective else None
     default = None if options.model else describe_model(default_model(task, objective),

@@ -81,8 +81,21 @@ class TrainingArgumentsProbe:
         self.close()
 
 
+class NoChild:
+    """A TrainingArguments answer that needs no child process: nothing to close."""
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        pass
+
+
 @dataclass(frozen=True)
-class CachedCheck:
+class CachedCheck(NoChild):
     """The same training: section built TrainingArguments of the same versions before."""
 
     directory: Path
@@ -92,33 +105,15 @@ class CachedCheck:
                                                 f"TrainingArguments of {installed_stack()} before "
                                                 f"(cached in {self.directory})")
 
-    def close(self) -> None:
-        pass
-
-    def __enter__(self) -> CachedCheck:  # noqa: PYI034 (Self needs Python 3.11)
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        pass
-
 
 @dataclass(frozen=True)
-class SkippedCheck:
+class SkippedCheck(NoChild):
     """TrainingArguments cannot be built here: the config targets another release."""
 
     reason: str
 
     def check(self, config_path: Path) -> Check:
         return Check("TrainingArguments", True, f"not built here: {self.reason}", skipped=True)
-
-    def close(self) -> None:
-        pass
-
-    def __enter__(self) -> SkippedCheck:  # noqa: PYI034 (Self needs Python 3.11)
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        pass
 
 
 STACK = ("transformers", "torch", "accelerate")

@@ -256,8 +256,6 @@ def _renamed(key: str, value: Any, fields: set[str]) -> tuple[str, Any, str | No
         return key, value, None
     if rename.new is None:
         return key, value, f"removed in {rename.changed_in}: {rename.note}"
-    if rename.new == "max_length":
-        return "max_length", value, None
     return rename.new, rename.new_value if rename.new_value is not None else value, None
 
 

@@ -37,38 +37,22 @@ def target_transformers(dependencies: Dependencies) -> Dependencies:
     if installed and allowed(pin, [installed.split("+", 1)[0]]):
         return replace(dependencies, target_reason=f"the installed transformers {installed} "
                                                     f"is what the project pins: {pin_text(pin)}")
-    if pin.exact:  # a version the table may not list as such (4.46.0, a lock file's 4.51.0)
-        return _exact_target(dependencies, pin, installed)
-    supported = allowed(pin, known_releases())
-    if not supported:
-        if allowed(pin, OLDER_RELEASES):
-            raise UserError(
-                f"The project pins {pin_text(pin)}, older than the oldest transformers "
-                f"trainwright writes setups for ({OLDEST_SUPPORTED}).",
-                f"raise the pin to transformers>={OLDEST_SUPPORTED} (the newest 4.x is "
-                f"{_newest_of(4)}), or write the setup for another version in a separate "
-                "environment.")
-        newest = known_releases()[-1]
-        return _targeting(dependencies, newest, f"the project pins {pin_text(pin)}, newer "
-                                                f"than any release trainwright knows: the "
-                                                f"setup targets the newest it knows, {newest}")
-    release = supported[-1]
-    installed_text = (f"; the installed transformers {installed} does not satisfy it: "
-                      "install the pinned version before training" if installed else "")
-    return _targeting(dependencies, release, f"the newest release the pin allows: "
-                                             f"{pin_text(pin)}{installed_text}", release)
-
-
-def _exact_target(dependencies: Dependencies, pin: Pin, installed: str | None) -> Dependencies:
-    exact = str(pin.exact)
-    if version_tuple(exact) < version_tuple(OLDEST_SUPPORTED):
+    if pin.exact:  # a version the table may list under another patch (4.46.0, 4.51.0)
+        too_old = version_tuple(pin.exact) < version_tuple(OLDEST_SUPPORTED)
+        release = None if too_old else release_for(pin.exact)
+        target, how = pin.exact, "pinned"
+    else:
+        supported = allowed(pin, known_releases())
+        too_old = not supported and bool(allowed(pin, OLDER_RELEASES))
+        release = supported[-1] if supported else None
+        target, how = release, "the newest release the pin allows"
+    if too_old:
         raise UserError(
             f"The project pins {pin_text(pin)}, older than the oldest transformers trainwright "
             f"writes setups for ({OLDEST_SUPPORTED}).",
             f"raise the pin to transformers>={OLDEST_SUPPORTED} (the newest 4.x is "
             f"{_newest_of(4)}), or write the setup for another version in a separate "
             "environment.")
-    release = release_for(exact)
     if release is None:
         newest = known_releases()[-1]
         return _targeting(dependencies, newest, f"the project pins {pin_text(pin)}, newer "
@@ -76,7 +60,8 @@ def _exact_target(dependencies: Dependencies, pin: Pin, installed: str | None) -
                                                 f"setup targets the newest it knows, {newest}")
     installed_text = (f"; the installed transformers {installed} does not satisfy it: "
                       "install the pinned version before training" if installed else "")
-    return _targeting(dependencies, exact, f"pinned: {pin_text(pin)}{installed_text}", release)
+    return _targeting(dependencies, str(target), f"{how}: {pin_text(pin)}{installed_text}",
+                      release)
 
 
 def _targeting(dependencies: Dependencies, version: str, reason: str,
