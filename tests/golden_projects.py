@@ -228,7 +228,8 @@ FLAGS = {"model": "--model", "data_paths": "--data", "text_column": "--text-colu
          "method": "--method",
          "target_modules": "--target-modules", "from_scratch": "--from-scratch",
          "target_gpu": "--target-gpu", "target_gpu_memory": "--target-gpu-memory",
-         "num_gpus": "--num-gpus", "output_dir": "--output-dir", "report_to": "--report-to"}
+         "gpus": "--gpus", "nodes": "--nodes", "strategy": "--strategy",
+         "output_dir": "--output-dir", "report_to": "--report-to"}
 
 
 def init_command(task: str, options: Options) -> str:

@@ -99,7 +99,8 @@ def test_a_quick_check_after_a_finished_run_leaves_it_byte_for_byte(trained):
 
 
 def test_a_second_run_resumes_from_the_checkpoint(project):
-    override = ("--set", "training.output_dir=outputs/resume", "--set", "training.report_to=none")
+    override = ("--set", "training.output_dir=outputs/resume", "--set", "training.report_to=none",
+                "--set", "training.include_num_input_tokens_seen=non_padding")
     first = run_script(project, *override, "--max-steps", "6")
     assert first.returncode == 0, first.stderr[-3000:]
     assert (project / "outputs" / "resume" / "checkpoint-6").is_dir()
@@ -112,6 +113,12 @@ def test_a_second_run_resumes_from_the_checkpoint(project):
     state = json.loads((project / "outputs" / "resume" / "checkpoint-12" /
                         "trainer_state.json").read_text())
     assert state["global_step"] == 12
+    # tokens / s: the real (non-padding) tokens of this run's 6 steps, not of the first run's
+    resumed = json.loads((project / "outputs" / "resume" / "checkpoint-6" /
+                          "trainer_state.json").read_text())
+    assert metrics["train_tokens_seen"] == \
+        state["num_input_tokens_seen"] - resumed["num_input_tokens_seen"] > 0
+    assert metrics["train_tokens_per_second"] > 0 and "tokens / s" in second.stdout
 
 
 def test_set_overrides_a_value_and_bad_override_is_a_clear_error(project):

@@ -44,6 +44,16 @@ def metrics_of(project: Path) -> dict:
     return json.loads((project / "outputs" / "fine-tuning" / "final_metrics.json").read_text())
 
 
+def trainer_state(project: Path, output_dir: str = "outputs/fine-tuning") -> dict:
+    return json.loads((project / output_dir / "trainer_state.json").read_text())
+
+
+def evaluated_steps(state: dict) -> list[int]:
+    """The step of every evaluation logged during training, in order (train() starts a fresh
+    log: the evaluation before training is not in it)."""
+    return [entry["step"] for entry in state["log_history"] if "eval_loss" in entry]
+
+
 def load_script(project: Path):
     """The generated train.py as a module, to call its functions directly."""
     spec = importlib.util.spec_from_file_location(f"train_{project.name}", project / "train.py")
@@ -83,7 +93,9 @@ def instruction_project(tmp_path_factory) -> tuple[Path, str]:
 @pytest.fixture(scope="module")
 def instruction_run(instruction_project) -> subprocess.CompletedProcess:
     root, _ = instruction_project
-    return run_script(root, "--max-steps", "60", "--merge")
+    return run_script(root, "--max-steps", "60", "--merge",
+                      "--set", "data.padding_free=true",
+                      "--set", "training.include_num_input_tokens_seen=non_padding")
 
 
 def test_the_plan_targets_every_block_linear_and_prints_the_count(instruction_project):
@@ -111,6 +123,27 @@ def test_only_the_adapter_trains_and_held_out_loss_falls(instruction_project, in
     assert metrics["trainable_parameters"] == config["adapter"]["trainable_parameters"]
     assert metrics["eval_loss"] < metrics["eval_loss_before"] - 0.3
     assert "the plan counted" not in instruction_run.stderr
+
+
+def test_a_padding_free_quick_check_learns_reports_its_speed_and_evaluates_once(
+        instruction_project, instruction_run):
+    root, _ = instruction_project
+    assert instruction_run.returncode == 0, instruction_run.stderr[-3000:]
+    assert "Batches: padding-free" in instruction_run.stderr
+    metrics = metrics_of(root)
+    assert metrics["eval_loss"] < metrics["eval_loss_before"] - 0.3
+    assert metrics["train_tokens_per_second"] > 0 and metrics["train_samples_per_second"] > 0
+    assert "tokens / s" in instruction_run.stdout and "samples / s" in instruction_run.stdout
+    # 60 steps: a loss every 6 steps and one evaluation, at the end, which is also the final
+    # one (before: one per epoch, and the last step evaluated twice)
+    state = trainer_state(root)
+    assert len([entry for entry in state["log_history"] if "loss" in entry]) >= 8
+    assert evaluated_steps(state) == [60]
+    assert "Quick check of 60 steps: a loss logged every 6 steps" in instruction_run.stderr
+    assert "Final evaluation: the one of the last step (step 60), not repeated" in \
+        instruction_run.stderr
+    last = [entry for entry in state["log_history"] if "eval_loss" in entry][-1]
+    assert metrics["eval_loss"] == last["eval_loss"]
 
 
 def test_prompt_tokens_carry_no_loss(instruction_project):
@@ -170,11 +203,17 @@ def test_a_rerun_resumes_the_adapter_from_its_last_checkpoint(instruction_projec
     checkpoints = sorted((root / "outputs" / "fine-tuning").glob("checkpoint-*"),
                          key=lambda path: int(path.name.split("-")[1]))
     assert checkpoints and (checkpoints[-1] / "adapter_model.safetensors").is_file()
-    result = run_script(root, "--max-steps", "75")
+    result = run_script(root, "--max-steps", "75",
+                        "--set", "training.include_num_input_tokens_seen=non_padding")
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = metrics_of(root)
     assert metrics["resumed_from"].endswith(checkpoints[-1].name)
     assert metrics["global_step"] == 75
+    # tokens / s is of this run's 15 steps: the count it resumed from is not in it
+    before = json.loads((checkpoints[-1] / "trainer_state.json").read_text())
+    after = trainer_state(root)
+    assert metrics["train_tokens_seen"] == \
+        after["num_input_tokens_seen"] - before["num_input_tokens_seen"] > 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -206,15 +245,55 @@ def test_chat_rows_train_on_assistant_turns_through_the_chat_template(chat_proje
                                                  strict=True) if t == script.IGNORE_INDEX])
     assert masked.startswith("<|im_start|>system") and messages[1]["content"] in masked
 
-    result = run_script(root, "--max-steps", "40")
+    result = run_script(root, "--max-steps", "40", "--set", "evaluation.before_training_samples=16")
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = metrics_of(root)
     assert metrics["eval_loss"] < metrics["eval_loss_before"]
+    assert "Evaluating before training on 16 of 40 validation examples" in result.stderr
+    # a 40-step quick check draws a curve: a loss every 4 steps
+    assert len([entry for entry in trainer_state(root)["log_history"] if "loss" in entry]) >= 8
     assert metrics["trainable_parameters"] == config["adapter"]["trainable_parameters"]
     sample = json.loads((root / "outputs" / "fine-tuning" / "samples.jsonl").read_text()
                         .splitlines()[0])
     assert sample["prompt"].startswith("<|im_start|>system")
     assert sample["prompt"].endswith("<|im_start|>assistant\n")
+
+
+def test_a_padding_free_full_run_counts_every_token_and_reuses_the_best_evaluation(
+        chat_project, monkeypatch):
+    """Two epochs over 48 examples: every example is trained on twice, so the tokens counted are
+    twice those of the tokenised training split; the final metrics are the logged evaluation of
+    the best epoch, which load_best_model_at_end restored, not a second pass."""
+    root = chat_project
+    output_dir = "outputs/padding-free"
+    result = run_script(root, "--max-samples", "48", "--no-resume",
+                        "--set", f"training.output_dir={output_dir}",
+                        "--set", "training.num_train_epochs=2",
+                        "--set", "data.padding_free=true",
+                        "--set", "training.include_num_input_tokens_seen=non_padding",
+                        "--set", "evaluation.before_training_samples=0")
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((root / output_dir / "final_metrics.json").read_text())
+
+    script = load_script(root)
+    from transformers import AutoTokenizer
+
+    monkeypatch.chdir(root)  # the config's data paths are relative to the project
+    config = yaml.safe_load((root / "training_config.yaml").read_text())
+    tokenizer = AutoTokenizer.from_pretrained(root / "models" / "chat-llama")
+    examples = script.tokenize_examples(
+        script.load_examples(config["data"], config["training"]["seed"], 48), tokenizer,
+        config["data"])
+    assert metrics["train_tokens_seen"] == 2 * sum(map(len, examples["train"]["input_ids"]))
+
+    state = trainer_state(root, output_dir)
+    steps = evaluated_steps(state)
+    assert "eval_loss_before" not in metrics and "No evaluation before training" in result.stderr
+    assert len(steps) == 2 and len(set(steps)) == 2  # one per epoch, none repeated at the end
+    best = int(metrics["best_checkpoint"].rsplit("-", 1)[-1])
+    logged = next(e for e in state["log_history"] if e.get("step") == best and "eval_loss" in e)
+    assert metrics["eval_loss"] == logged["eval_loss"]
+    assert f"Final evaluation: the one of the best checkpoint (step {best})" in result.stderr
 
 
 # ---------------------------------------------------------------------------------------------

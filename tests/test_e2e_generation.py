@@ -39,7 +39,8 @@ def run_script(project: Path, *arguments: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def trained(project) -> tuple[dict, subprocess.CompletedProcess]:
-    result = run_script(project, "--max-steps", "60")
+    result = run_script(project, "--max-steps", "60",
+                        "--set", "training.include_num_input_tokens_seen=non_padding")
     metrics_file = project / "outputs" / "generation" / "final_metrics.json"
     return (json.loads(metrics_file.read_text()) if metrics_file.exists() else {}), result
 
@@ -56,7 +57,23 @@ def test_perplexity_falls_well_below_its_start(trained):
     metrics, result = trained
     assert result.returncode == 0, result.stderr[-3000:]
     assert metrics["perplexity"] < metrics["perplexity_before"] / 4
-    assert metrics["tokens_seen"] > 0 and metrics["tokens_per_second"] > 0
+
+
+def test_every_token_of_the_full_blocks_is_counted_for_tokens_per_second(project, trained):
+    metrics, result = trained
+    assert result.returncode == 0, result.stderr[-3000:]
+    config = yaml.safe_load((project / "training_config.yaml").read_text())
+    training = config["training"]
+    # Every token of every block trained on: whole blocks (the EOS between documents is the pad
+    # token too, which a "non_padding" count by token id would miss), 60 steps of them (the
+    # last batch of an epoch may be short).
+    block_size = config["data"]["block_size"]
+    blocks, rest = divmod(metrics["train_tokens_seen"], block_size)
+    assert rest == 0
+    batch = training["per_device_train_batch_size"] * training.get("gradient_accumulation_steps", 1)
+    assert 60 * batch * 0.95 <= blocks <= 60 * batch
+    assert metrics["train_tokens_per_second"] > 0 and metrics["train_samples_per_second"] > 0
+    assert "tokens / s" in result.stdout and "samples / s" in result.stdout
 
 
 def test_training_batches_hold_no_padding(trained):

@@ -286,7 +286,7 @@ def test_deepspeed_and_accelerate_settings_are_read_and_auto_is_left_to_the_plan
     assert "training.per_device_train_batch_size" not in rows  # "auto": the plan decides
     assert rows["training.fp16"].status == "changed"  # no fp16 on a CPU
     notes = {u.key: u.note for u in plan.unmapped}
-    assert "one device" in notes["zero_optimization"] and "one device" in notes["num_processes"]
+    assert "--gpus N" in notes["zero_optimization"] and "--strategy" in notes["num_processes"]
 
 
 def test_from_names_one_config_and_an_unknown_one_is_a_clear_stop(tmp_path, tiny_llama):

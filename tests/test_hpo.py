@@ -131,3 +131,39 @@ def test_a_bad_search_space_fails_before_training(project, tmp_path, change, mes
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert not (project / "outputs" / "bad" / "hpo" / "study.db").exists()
+
+
+def test_workers_sharing_a_journal_fill_one_study(project, tmp_path):
+    journal = tmp_path / "shared" / "search.journal"
+    journal.parent.mkdir()
+    for worker in ("a", "b"):  # as on two machines: each its own output folder, one study
+        result = subprocess.run(
+            search_command(f"outputs/worker-{worker}", 1, "--storage", str(journal)),
+            cwd=project, capture_output=True, text=True, timeout=600, check=False)
+        assert result.returncode == 0, result.stderr[-3000:]
+    assert "finished trials 1; this worker runs 1 more" in result.stderr
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    study = optuna.load_study(study_name="search",
+                              storage=JournalStorage(JournalFileBackend(str(journal))))
+    assert len(finished(study)) == 2
+    assert study.trials[0].params != study.trials[1].params  # the workers drew their own values
+    assert not (project / "outputs" / "worker-a" / "hpo" / "study.db").exists()
+
+
+@pytest.mark.parametrize("storage, environment, message", [
+    ("search.db", {}, "an SQLite file is sqlite:///search.db"),
+    ("postgresql://user:hunter2@localhost/db", {}, "postgresql://user:***@localhost/db"),
+    (None, {"WORLD_SIZE": "2", "RANK": "0"}, "start one worker on each with the same --storage"),
+])
+def test_a_bad_storage_or_a_launcher_stops_the_search(project, storage, environment, message):
+    import os
+
+    extra = ["--storage", storage] if storage else []
+    result = subprocess.run(search_command("outputs/bad-storage", 1, *extra), cwd=project,
+                            capture_output=True, text=True, timeout=300, check=False,
+                            env={**os.environ, **environment})
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert message in result.stderr
+    assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
+    assert not (project / "outputs" / "bad-storage" / "hpo").exists()

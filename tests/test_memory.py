@@ -70,6 +70,12 @@ def test_components_move_the_way_they_should():
     causal = ModelShape(1_000_000_000, 2048, 16, 16, vocab_size=128_256, causal_lm=True)
     logits = estimate_memory(causal, base).components["logits (fp32)"]
     assert logits == pytest.approx(8 * 512 * 128_256 * 8 / 2**20)
+    # Liger's fused linear cross-entropy: chunks of about one fp32 hidden state a token
+    fused = estimate_memory(causal, TrainingSetup(**{**base.__dict__,
+                                                    "fused_cross_entropy": True}))
+    assert "logits (fp32)" not in fused.components
+    assert fused.components["logits (fused, chunked)"] == pytest.approx(8 * 512 * 2048 * 8 / 2**20)
+    assert fused.total_mib < estimate_memory(causal, base).total_mib - logits / 2
 
 
 LONG_TEXTS = data_file(counts={"a": 6000, "b": 3000, "c": 1000}, words_p99=400)
@@ -143,6 +149,31 @@ def test_estimate_command_reports_components_fit_and_time(tmp_path, capsys):
     assert result["memory"]["components"]["CUDA context"] > 0
     assert result["epoch_tokens"] > 900 * 5  # 900 rows of data/train.jsonl
     assert result["seconds_per_epoch"] > 0
+    assert result["peak_mib"] == pytest.approx(sum(result["memory"]["components"].values()))
+
+    # Per device of 8 processes: ZeRO-3 shards the model states, never the activations.
+    assert main(["estimate", str(config), "--gpu", "t4", "--gpus", "8", "--strategy", "zero3",
+                 "--json"]) == 0
+    sharded = json.loads(capsys.readouterr().out)
+    components, whole = sharded["memory"]["components"], result["memory"]["components"]
+    assert (sharded["processes"], sharded["strategy"]) == (8, "zero3")
+    assert components["optimizer states"] < whole["optimizer states"] / 4
+    assert components["activations"] == whole["activations"]
+    assert sharded["peak_mib"] < result["peak_mib"]
+    assert sharded["seconds_per_epoch"] < result["seconds_per_epoch"]
+    assert main(["estimate", str(config), "--strategy", "fsdp"]) == 2  # needs --gpus
+    capsys.readouterr()
+
+    # An eager-attention config stores the score matrix: more activation memory than SDPA.
+    import re
+
+    config.write_text(re.sub(r"attn_implementation: \S+", "attn_implementation: eager",
+                             config.read_text()))
+    assert "attn_implementation: eager" in config.read_text()
+    assert main(["estimate", str(config), "--gpu", "t4", "--json"]) == 0
+    eager = json.loads(capsys.readouterr().out)
+    assert eager["memory"]["components"]["activations"] > whole["activations"]
+    assert any(text.startswith("eager attention") for text in eager["assumptions"])
 
 
 @pytest.mark.e2e  # a whole `trainwright init`: it checks TrainingArguments in a child process

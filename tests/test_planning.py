@@ -271,7 +271,10 @@ def test_torch_compile_only_where_it_pays_and_liger_for_supported_causal_lms():
         (Dependency("liger-kernel", "0.6.0", ""),), KNOWN_TRAINING_ARGUMENT_FIELDS, "5.24.0",
         True))
     assert liger_choice(with_liger, "llama")["use_liger_kernel"].value is True
-    assert liger_choice(facts(A100), "llama")["use_liger_kernel"].value is False  # not installed
-    assert liger_choice(with_liger, "bert") == {} and liger_choice(facts(CPU), "llama") == {}
+    # Not installed here: still planned, liger-kernel joins requirements-training.txt.
+    assert "requirements-training.txt" in liger_choice(facts(A100), "llama")[
+        "use_liger_kernel"].reason
+    assert liger_choice(with_liger, "bert")["use_liger_kernel"].value is False
+    assert liger_choice(facts(CPU), "llama") == {}
     values = training(plan("classification", facts(A100), BERT_BASE, Options()))
     assert values["torch_compile"] is False  # dynamic padding

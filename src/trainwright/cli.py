@@ -85,8 +85,15 @@ def cli() -> None:
 @click.option("--target-gpu", help="plan for this GPU (t4, l4, a10g, v100, a100-40gb, a100-80gb, "
               "h100, h200, rtx3090, rtx4090) instead of this machine's")
 @click.option("--target-gpu-memory", help="plan for a GPU with this much memory, e.g. 24GB")
-@click.option("--num-gpus", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="how many target GPUs (with --target-gpu)")
+@click.option("--gpus", type=click.IntRange(1, 64),
+              help="GPUs (processes) a machine; default: the detected count, or 1 (1 with "
+              "--target-gpu)")
+@click.option("--num-gpus", type=click.IntRange(1, 64), hidden=True)  # the old name of --gpus
+@click.option("--nodes", type=click.IntRange(1, 1024), default=1, show_default=True,
+              help="machines, each with --gpus GPUs")
+@click.option("--strategy", type=click.Choice(["ddp", "fsdp", "zero2", "zero3"]),
+              help="how several processes share the model (default: from the memory plan, "
+              "explained)")
 @click.option("--from-scratch", is_flag=True,
               help="generation: build a small model from a config instead of loading weights")
 @click.option("--method", type=click.Choice(["lora", "qlora", "freeze", "full"]),
@@ -111,7 +118,8 @@ def init(training_type: str | None, project: str, model: str | None, data_paths:
          prompt_column: str | None, response_column: str | None, output_dir: str | None,
          script_path: str | None, report_to: str | None, target_gpu: str | None,
          target_gpu_memory: str | None,
-         num_gpus: int, from_scratch: bool, method: str | None, target_modules: str | None,
+         gpus: int | None, num_gpus: int | None, nodes: int, strategy: str | None,
+         from_scratch: bool, method: str | None, target_modules: str | None,
          import_from: str | None, dry_run: bool, show_file: str | None, as_json: bool,
          force: bool, smoke: bool, yes: bool) -> int:
     """Write a training setup for TRAINING_TYPE (classification, generation, fine-tuning) in
@@ -121,7 +129,8 @@ def init(training_type: str | None, project: str, model: str | None, data_paths:
                       label_column=label_column, label_kind=label_kind, output_dir=output_dir,
                       report_to=report_to,
                       target_gpu=target_gpu, target_gpu_memory=target_gpu_memory,
-                      num_gpus=num_gpus, from_scratch=from_scratch, method=method,
+                      gpus=gpus or num_gpus, nodes=nodes, strategy=strategy,
+                      from_scratch=from_scratch, method=method,
                       task_alias=training_type,
                       data_format=data_format, prompt_column=prompt_column,
                       response_column=response_column,
@@ -321,17 +330,29 @@ def validate(config: str | None, fix: bool, schema: bool, as_json: bool) -> int:
 @click.argument("config", required=False)
 @click.option("--gpu", help="estimate for this GPU (t4, a100-80gb, h100, ...) instead of this "
               "machine's")
+@click.option("--gpus", type=click.IntRange(1, 8192),
+              help="per device of this many processes (default: the config's distributed "
+              "section, or 1)")
+@click.option("--strategy", type=click.Choice(["ddp", "fsdp", "zero2", "zero3"]),
+              help="how the processes share the model (default: the config's, or ddp)")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
-def estimate(config: str | None, gpu: str | None, as_json: bool) -> int:
-    """Memory and time estimate of CONFIG on a GPU, with the batch size that fits."""
-    result = estimate_for_file(find_config(config, "estimate"), gpu)
+def estimate(config: str | None, gpu: str | None, gpus: int | None, strategy: str | None,
+             as_json: bool) -> int:
+    """Memory and time estimate of CONFIG on a GPU, with the batch size that fits; with --gpus
+    N and --strategy, per device."""
+    if strategy and not gpus:
+        raise UserError(f"--strategy {strategy} shares the model among several processes.",
+                        f"add --gpus N, e.g. `trainwright estimate --gpus 8 --strategy {strategy}`.")
+    result = estimate_for_file(find_config(config, "estimate"), gpu, gpus or 1, strategy)
     if as_json:
         click.echo(json.dumps(dataclasses.asdict(result), indent=2, default=str))
         return 0
-    table = Table("component", "MiB", title=f"Memory on {result.device}")
+    per_device = (f", per device of {result.processes} processes ({result.strategy})"
+                  if result.processes > 1 else "")
+    table = Table("component", "MiB", title=f"Memory on {result.device}{per_device}")
     for name, mib in result.memory.components.items():
         table.add_row(name, f"{mib:,.0f}")
-    table.add_row("[bold]peak[/]", f"[bold]{result.memory.total_mib:,.0f}[/]")
+    table.add_row("[bold]peak[/]", f"[bold]{result.peak_mib:,.0f}[/]")
     console.print(table)
     verdict = "[green]fits[/]" if result.fits else "[red]does not fit[/]"
     console.print(f"{verdict} in 90 % of {result.device_memory_mib:,} MiB")
@@ -557,7 +578,7 @@ def _print_plan_table(plan) -> None:
             targets = plan.sections["adapter"]["target_modules"]
             table.add_row("target_modules", ", ".join(targets.value), targets.short)
     for section, key in (("data", "max_length"), ("data", "block_size"),
-                         ("loss", "class_weights")):
+                         ("loss", "class_weights"), ("distributed", "strategy")):
         choice = plan.sections.get(section, {}).get(key)
         if choice is not None:
             table.add_row(key, _value_text(choice.value), _short(choice.reason))
@@ -613,14 +634,35 @@ def _print_next_steps(prepared) -> None:
         for command in plan.install_commands:
             console.print(f"  {command}")
     console.print(f"  {plan.train_command}")
+    _print_launch(plan)
     output_dir = plan.value("training", "output_dir")
     console.print("Next:")
     console.print(f"  a quick check first: {plan.train_command} --max-steps 20 --max-samples 200")
     if plan.value("training", "report_to") in ("tensorboard", ["tensorboard"]):
         console.print(f"  watch it: tensorboard --logdir {shlex.quote(f'{output_dir}/runs')}")
     console.print(f"  review a run: trainwright report {shlex.quote(str(output_dir))}")
-    console.print(f"  tune: {plan.train_command} --hpo {plan.search_space.n_trials}")
+    # A search runs each trial in one process (one worker per GPU or machine shares --storage).
+    tune = f"python {plan.script_path} --config {plan.config_path}"
+    console.print(f"  tune: {tune} --hpo {plan.search_space.n_trials}")
     console.print("  README-TRAINING.md explains every value.")
+
+
+def _print_launch(plan) -> None:
+    """Several processes: the launchers, and what the multi-node variables mean."""
+    spread = plan.distribution
+    if spread is None:
+        return
+    commands = plan.launch_commands
+    machines = f" on each of the {spread.nodes} machines" if spread.nodes > 1 else ""
+    console.print(f"  or with torchrun{machines}: {commands['torchrun']}", markup=False)
+    if spread.nodes > 1:
+        console.print(
+            f"  On every machine: NODE_RANK is its number (0 on the main machine, then 1 to "
+            f"{spread.nodes - 1}); MASTER_ADDR is the main machine's address, which "
+            f"{spread.accelerate_config} also needs as main_process_ip; JOB_ID is any name "
+            "shared by the machines of one run (the rendezvous id); --rdzv-backend c10d lets "
+            "the machines meet at --rdzv-endpoint. README-TRAINING.md explains each.",
+            markup=False)
 
 
 def _print_dependencies(dependencies) -> None:

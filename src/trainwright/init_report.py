@@ -34,6 +34,8 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "config_path": plan.config_path,
         "script_path": plan.script_path,
         "train_command": plan.train_command,
+        # several processes: {"accelerate": ..., "torchrun": ...}; empty for one process
+        "launch_commands": dict(plan.launch_commands),
         "transformers_target": plan.transformers_target,
         "sections": {
             section: {key: {"value": _jsonable(choice.value), "reason": choice.reason,

@@ -31,6 +31,7 @@ from trainwright.planning import (
     plan,
     select_data,
 )
+from trainwright.planning.distributed import process_layout
 from trainwright.planning.fine_tuning.objective import model_head
 from trainwright.planning.foreign import DATA_FILES, replaced_configs
 from trainwright.planning.foreign import imports_for as foreign_imports
@@ -108,7 +109,8 @@ def prepare(task: str, project: str | Path, options: Options, *, force: bool = F
     model = (default if default and chosen.value == default.name_or_path
              else describe_model(chosen.value, facts.root))
     lengths, part_lengths = measured_lengths(model, data)
-    architecture = model_architecture(model, data) if task == "fine-tuning" else None
+    architecture = (model_architecture(model, data) if task == "fine-tuning"
+                    else block_architecture(task, model, options, facts.hardware))
     the_plan = plan(task, facts, model, options, lengths, architecture, data, chosen)
     glance = None if pictures is False else data_at_a_glance(the_plan, lengths, data,
                                                              part_lengths)
@@ -121,6 +123,20 @@ def prepare(task: str, project: str | Path, options: Options, *, force: bool = F
     if glance is not None:  # drawn last, after the text files are written
         changes.append(picture_change(facts.root, glance, force, drawable))
     return Prepared(facts, model, the_plan, files, changes, glance)
+
+
+def block_architecture(task: str, model: ModelFacts, options: Options,
+                       hardware: Hardware) -> Architecture | None:
+    """Classification and generation read the model's modules only for several processes,
+    where FSDP wraps its blocks; None for one process or where they cannot be read (FSDP
+    then wraps the model's _no_split_modules)."""
+    if process_layout(options, hardware).processes == 1 or options.from_scratch:
+        return None
+    head = "causal_lm" if task == "generation" else "sequence_classification"
+    try:
+        return inspect_architecture(model, head)
+    except ArchitectureUnavailable:
+        return None
 
 
 def measured_lengths(model: ModelFacts, data: DataSelection
@@ -202,7 +218,7 @@ def target_hardware(options: Options, detected: Hardware | None) -> Hardware | N
         memory = parse_memory(options.target_gpu_memory or "")
         gpu = GPU(f"a GPU with {memory:,} MiB", memory, (8, 0))
     base = detected or probe_hardware()
-    return dataclasses.replace(base, gpus=(gpu,) * max(1, options.num_gpus),
+    return dataclasses.replace(base, gpus=(gpu,) * max(1, options.gpus or 1),
                                source=f"planned for {gpu.name} (--target-gpu)")
 
 

@@ -202,9 +202,93 @@ def verify_files(root: Path, files: dict[str, str], config_path: str, script_pat
                         or f"every key known to {specs_source}, every value in range"))
     secrets = [f"{path}: {kind}" for path, text in files.items() for kind in find_secrets(text)]
     checks.append(Check("secrets", not secrets, "; ".join(secrets) or "no secrets in any file"))
+    checks += launcher_checks(files, config)
     if probe is not None:
         checks.append(probe.check(root / config_path))
     return checks
+
+
+# TrainingArguments' defaults for the keys DeepSpeed's "auto" values are filled from.
+DEEPSPEED_ARGUMENT_DEFAULTS = {"max_grad_norm": 1.0, "learning_rate": 5e-5, "adam_beta1": 0.9,
+                               "adam_beta2": 0.999, "adam_epsilon": 1e-8, "weight_decay": 0.0,
+                               "save_on_each_node": False, "fp16": False, "fp16_full_eval": False,
+                               "bf16": False, "bf16_full_eval": False,
+                               "per_device_train_batch_size": 8,
+                               "gradient_accumulation_steps": 1}
+DISTRIBUTED_TYPES = {"ddp": "MULTI_GPU", "fsdp": "FSDP", "zero2": "DEEPSPEED",
+                     "zero3": "DEEPSPEED"}
+
+
+def launcher_checks(files: dict[str, str], config: dict) -> list[Check]:
+    """A plan with several processes: accelerate_config.yaml loads with the installed
+    accelerate and says what the config says; ds_config.json parses and DeepSpeed's
+    HfTrainerDeepSpeedConfig fills it from the training section without a mismatch."""
+    distributed = config.get("distributed") if isinstance(config, dict) else None
+    if not isinstance(distributed, dict):
+        return []
+    training = config.get("training") or {}
+    checks = []
+    path = distributed.get("accelerate_config")
+    if path in files:
+        checks.append(accelerate_config_check(files[path], path, distributed))
+    deepspeed = training.get("deepspeed")
+    if isinstance(deepspeed, str) and deepspeed in files:
+        processes = int(distributed.get("gpus", 1)) * int(distributed.get("nodes", 1))
+        checks.append(deepspeed_config_check(files[deepspeed], deepspeed, training, processes))
+    return checks
+
+
+def accelerate_config_check(text: str, path: str, distributed: dict) -> Check:
+    if not installed_version("accelerate"):
+        return Check("accelerate config", True, f"{path}: accelerate is not installed, so it "
+                     "was not loaded", skipped=True)
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / "accelerate_config.yaml"
+        copy.write_text(text, encoding="utf-8")
+        try:
+            loaded = load_config_from_file(str(copy))
+        except (ValueError, TypeError, KeyError) as error:
+            return Check("accelerate config", False, f"{path}: {error}")
+    gpus, nodes = int(distributed.get("gpus", 1)), int(distributed.get("nodes", 1))
+    expected = DISTRIBUTED_TYPES.get(str(distributed.get("strategy")), "")
+    problems = []
+    if loaded.num_processes != gpus * nodes or loaded.num_machines != nodes:
+        problems.append(f"{loaded.num_processes} processes on {loaded.num_machines} machines, "
+                        f"the config's distributed section says {gpus} x {nodes}")
+    if str(getattr(loaded.distributed_type, "value", loaded.distributed_type)) != expected:
+        problems.append(f"distributed_type {loaded.distributed_type}, the strategy needs "
+                        f"{expected}")
+    if loaded.mixed_precision is not None:
+        problems.append(f"mixed_precision {loaded.mixed_precision}: the precision is the "
+                        "training section's bf16 / fp16 alone")
+    return Check("accelerate config", not problems, f"{path}: " + ("; ".join(problems) or
+                 f"loads with accelerate {installed_version('accelerate')}, "
+                 f"{loaded.num_processes} processes, precision from the training section"))
+
+
+def deepspeed_config_check(text: str, path: str, training: dict, processes: int) -> Check:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        return Check("DeepSpeed config", False, f"{path}: {error}")
+    if not (installed_version("deepspeed") and installed_version("transformers")):
+        return Check("DeepSpeed config", True, f"{path} parses (DeepSpeed is not installed, so "
+                     "HfTrainerDeepSpeedConfig was not run)", skipped=True)
+    from types import SimpleNamespace
+
+    from transformers.integrations.deepspeed import HfTrainerDeepSpeedConfig
+
+    arguments = {**DEEPSPEED_ARGUMENT_DEFAULTS,
+                 **{key: training[key] for key in DEEPSPEED_ARGUMENT_DEFAULTS if key in training}}
+    deepspeed = HfTrainerDeepSpeedConfig(document)
+    deepspeed.trainer_config_process(SimpleNamespace(world_size=processes, **arguments))
+    if deepspeed.mismatches:
+        return Check("DeepSpeed config", False, f"{path} disagrees with the training section: "
+                     + "; ".join(line.lstrip("- ") for line in deepspeed.mismatches))
+    return Check("DeepSpeed config", True, f"{path}: HfTrainerDeepSpeedConfig fills every "
+                 "shared field from the training section without a mismatch")
 
 
 @dataclass(frozen=True)

@@ -190,8 +190,10 @@ def check_config(path: Path, *, fix: bool = False, hardware: Hardware | None = N
     return ConfigReport(path, problems, fixed)
 
 
-def estimate_for_file(path: Path, gpu_name: str | None):
-    """Load a config and estimate its memory and time on a named or the detected GPU."""
+def estimate_for_file(path: Path, gpu_name: str | None, processes: int = 1,
+                      strategy: str | None = None):
+    """Load a config and estimate its memory and time on a named or the detected GPU (per
+    device of ``processes`` under ``strategy``; by default the config's distributed section)."""
     from trainwright.discovery.hardware import probe_hardware
     from trainwright.discovery.model import describe_model
     from trainwright.planning.estimate import estimate_config
@@ -222,4 +224,5 @@ def estimate_for_file(path: Path, gpu_name: str | None):
             rows = int(rows * (1 - float(config["data"].get("validation_fraction") or 0.0)))
         words = facts.text_length_words.get("p50")
         mean_tokens = words * 1.4 + 2 if words is not None else None
-    return estimate_config(config, model, gpu, hardware.ram_mib, rows, mean_tokens)
+    return estimate_config(config, model, gpu, hardware.ram_mib, rows, mean_tokens, processes,
+                           strategy)

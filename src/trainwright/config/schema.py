@@ -95,6 +95,24 @@ class EarlyStoppingSection(Section):
     threshold: float = Field(0.0, ge=0)
 
 
+class EvaluationSection(Section):
+    before_training_samples: int = Field(
+        256, ge=0, le=10_000_000, description="validation examples evaluated before training, "
+        "a reference point for the curve; 0: no evaluation before training")
+
+
+class DistributedSection(Section):
+    """How many processes `accelerate launch` / `torchrun` start; train.py ignores it (the
+    strategy's settings live in `training:`)."""
+
+    gpus: int = Field(1, ge=1, le=1024, description="processes a machine")
+    nodes: int = Field(1, ge=1, le=10_000, description="machines")
+    strategy: Literal["ddp", "fsdp", "zero2", "zero3"] = Field(
+        "ddp", description="ddp: a whole model a process; fsdp, zero2, zero3: sharded")
+    accelerate_config: str | None = Field(None, min_length=1, description="the file `accelerate "
+                                          "launch --config_file` reads")
+
+
 class ClassificationConfig(Section):
     task: Literal["classification"] = "classification"
     model: ModelSection
@@ -102,6 +120,7 @@ class ClassificationConfig(Section):
     loss: LossSection = LossSection()
     prediction: PredictionSection | None = None
     early_stopping: EarlyStoppingSection = EarlyStoppingSection()
+    distributed: DistributedSection | None = None
     training: dict[str, Any] = Field(description="passed verbatim to TrainingArguments")
 
 
@@ -185,6 +204,10 @@ class FineTuningDataSection(Section):
     labels: list[str | int] | None = None
     max_length: int | None = Field(None, ge=8, le=1_000_000)
     block_size: int | None = Field(None, ge=8, le=1_000_000)
+    padding_free: bool | None = Field(None, description="sft, causal_lm: each batch is one row "
+                                      "of its examples, position ids restarting per example "
+                                      "(no padding, no cross-example attention); false: "
+                                      "batches padded to their longest example")
 
     @model_validator(mode="after")
     def fields_of_the_objective(self) -> FineTuningDataSection:
@@ -198,6 +221,12 @@ class FineTuningDataSection(Section):
                             if getattr(self, name) is None]
         if missing:
             raise ValueError(f"objective {self.objective} needs {', '.join(missing)}")
+        return self
+
+    @model_validator(mode="after")
+    def padding_free_for_token_objectives(self) -> FineTuningDataSection:
+        if self.padding_free and self.objective == "sequence_classification":
+            raise ValueError("padding_free is for objective sft or causal_lm; remove it")
         return self
 
 
@@ -251,6 +280,8 @@ class GenerationConfig(Section):
     data: GenerationDataSection
     generation: GenerationSection
     early_stopping: EarlyStoppingSection = EarlyStoppingSection()
+    evaluation: EvaluationSection | None = None
+    distributed: DistributedSection | None = None
     training: dict[str, Any] = Field(description="passed verbatim to TrainingArguments")
 
 
@@ -263,6 +294,8 @@ class FineTuningConfig(Section):
     loss: LossSection | None = None
     generation: SampleSection | None = None
     early_stopping: EarlyStoppingSection = EarlyStoppingSection()
+    evaluation: EvaluationSection | None = None
+    distributed: DistributedSection | None = None
     training: dict[str, Any] = Field(description="passed verbatim to TrainingArguments")
 
 

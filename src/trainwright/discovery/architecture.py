@@ -38,6 +38,7 @@ class Architecture:
     head_modules: tuple[str, ...]  # top-level modules outside the base model (lm_head, score)
     head_parameters: int  # parameters of the head that are not shared with the embeddings
     source: str
+    layer_class: str = ""  # the class of one block (LlamaDecoderLayer, BertLayer): FSDP wraps it
 
     def linear_names(self) -> list[str]:
         return [layer.name for layer in self.block_linears] + list(self.other_linears)
@@ -135,4 +136,5 @@ def inspect_architecture(model: ModelFacts, head: str, num_labels: int = 2) -> A
         head_parameters=head_parameters,
         source=f"{type(network).__name__} built on the meta device from "
                f"{model.name_or_path}/config.json (no weights loaded)",
+        layer_class=type(layers[0]).__name__,
     )

@@ -129,9 +129,16 @@ def discover_existing(root: Path, python_files: list[Path], config_files: list[P
                                      _dataset_info(root, training_values)
                                      if kind == "llama-factory" else None))
         training_values = {}
+    # The launcher configs an earlier init wrote (accelerate's carries the marker; DeepSpeed's
+    # JSON cannot, so it is the one trainwright's own training config names) are not imported.
+    ours = training_config is not None and written_by_trainwright(root / training_config)
+    deepspeed = (training_values.get("training") or {}).get("deepspeed") if ours and \
+        isinstance(training_values.get("training"), dict) else None
     for path in config_files:
         relative = path.relative_to(root).as_posix()
         if relative == training_config or len(path.relative_to(root).parts) > 3:
+            continue
+        if relative == deepspeed or written_by_trainwright(path):
             continue
         values, _ = _load_mapping(path)
         kind = foreign_kind(values) if values else None

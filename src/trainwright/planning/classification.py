@@ -130,7 +130,7 @@ def plan_classification(inputs: PlanInputs) -> Plan:
     }
     script = replace(script_for(inputs, TEMPLATES[kind], "AutoModelForSequenceClassification"),
                      class_label_ids=has_class_label_ids(train, data))
-    return assemble_plan(inputs, sections, space, script, summary)
+    return assemble_plan(inputs, sections, space, script, summary, batch=batch)
 
 
 def _loss_sections(kind: str, counts: dict[str, int], rows: int) -> dict[str, dict[str, Choice]]:

@@ -194,6 +194,9 @@ TABLES: dict[str, dict[str, Rule]] = {
 CADENCE_NOTE = ("evaluation and saving follow the plan's cadence (per epoch, or every N steps "
                 "for long epochs), so that the best checkpoint is kept; an imported "
                 "eval_strategy / save_strategy of 'epoch' is used")
+LAUNCHER_NOTE = ("another tool's launcher settings are not imported: `trainwright init --gpus N "
+                 "[--nodes M] [--strategy ddp|fsdp|zero2|zero3]` plans them from the memory "
+                 "model")
 # Keys known to have no equivalent in a trainwright setup, with what to do instead.
 KNOWN_UNMAPPED = {
     "output_dir": "the setup writes to its own planned output_dir (--output-dir sets it), so "
@@ -203,12 +206,12 @@ KNOWN_UNMAPPED = {
     "load_best_model_at_end": CADENCE_NOTE,
     "evals_per_epoch": CADENCE_NOTE,
     "saves_per_epoch": CADENCE_NOTE,
-    "deepspeed": "multi-GPU launchers are not planned yet; train.py runs on one device",
-    "fsdp": "multi-GPU launchers are not planned yet; train.py runs on one device",
-    "fsdp_config": "multi-GPU launchers are not planned yet; train.py runs on one device",
-    "zero_optimization": "ZeRO sharding is for several GPUs; train.py runs on one device",
-    "distributed_type": "multi-GPU launchers are not planned yet; train.py runs on one device",
-    "num_processes": "multi-GPU launchers are not planned yet; train.py runs on one device",
+    "deepspeed": LAUNCHER_NOTE,
+    "fsdp": LAUNCHER_NOTE,
+    "fsdp_config": LAUNCHER_NOTE,
+    "zero_optimization": LAUNCHER_NOTE,
+    "distributed_type": LAUNCHER_NOTE,
+    "num_processes": LAUNCHER_NOTE,
     "template": "the model's own chat template is used (README-TRAINING.md: Data)",
     "chat_template": "the model's own chat template is used (README-TRAINING.md: Data)",
     "special_tokens": "the tokenizer's own special tokens are used; train.py sets a missing "

@@ -16,8 +16,9 @@ from trainwright.planning.defaults import (
 )
 from trainwright.planning.existing import keep_existing_values
 from trainwright.planning.hardware_rules import attention_choice, liger_choice
-from trainwright.planning.memory import ModelShape
+from trainwright.planning.memory import ModelShape, TrainingSetup
 from trainwright.planning.plan import Choice, Plan, SearchParameter
+from trainwright.planning.requirements import kernel_requirements
 from trainwright.planning.skeleton import (
     Objective,
     PlanInputs,
@@ -30,6 +31,7 @@ from trainwright.planning.skeleton import (
     search_space,
     training_section,
 )
+from trainwright.planning.speed import evaluation_section, step_cost, validation_blocks
 
 TABLE = GENERATION
 LOSS = Objective(Choice("loss", "validation loss (perplexity is its exp)",
@@ -78,7 +80,7 @@ def _model_section(inputs: PlanInputs, tokens: int) -> tuple[dict[str, Choice], 
                                "the pretrained weights are the starting point",
                                "given with --from-scratch" if scratch else
                                "the pretrained weights are the starting point"),
-        **attention_choice(),
+        **attention_choice(inputs.facts),
     }
     shape = ModelShape(model.num_parameters or 135_000_000, model.hidden_size or 576,
                        model.num_layers or 30, model.num_heads or 9,
@@ -114,10 +116,14 @@ def plan_generation(inputs: PlanInputs) -> Plan:
     block = data["block_size"].value
     blocks = max(1, inputs.training_share(tokens, data) // block)
     target = max(1, min(pick_by_table(GENERATION_EFFECTIVE_BATCH, blocks), blocks // 10 or 1))
+    kernels = liger_choice(inputs.facts, "llama" if scratch else inputs.model.model_type,
+                           block, shape.vocab_size)
+    fused_loss = bool(kernels.get("use_liger_kernel") and kernels["use_liger_kernel"].value)
     batch = plan_batch(inputs, Workload(
         effective_batch=target,
         effective_batch_reason=f"an effective batch of {target} blocks of {block} tokens",
         sequence=block, length_key="data.block_size", shape=shape,
+        setup=TrainingSetup(1, 0, True, fused_cross_entropy=fused_loss),
         ideas=("parameter-efficient fine-tuning (trainwright init fine-tuning)",)))
     epochs = pick_by_table(GENERATION_EPOCHS, tokens)
     training = training_section(
@@ -130,7 +136,7 @@ def plan_generation(inputs: PlanInputs) -> Plan:
                             "regularises training from scratch (GPT-3, Llama)") if scratch else
         Choice(0.01, "light regularisation keeps continued training close to the pretrained "
                      "weights", "light: stays close to the pretrained weights"),
-        kernels=liger_choice(inputs.facts, "llama" if scratch else inputs.model.model_type))
+        kernels=kernels)
     generation = {key: default(TABLE, key) for key in (
         "max_new_tokens", "temperature", "top_p", "top_k", "repetition_penalty",
         "num_return_sequences")}
@@ -144,6 +150,10 @@ def plan_generation(inputs: PlanInputs) -> Plan:
         "data": data,
         "generation": generation,
         "early_stopping": early_stopping_section(inputs),
+        "evaluation": keep_existing_values(
+            inputs.facts, inputs.task, inputs.options, "evaluation", evaluation_section(
+                TABLE, validation_blocks(inputs, tokens, data), batch.effective,
+                step_cost("full", training), "blocks")),
         "training": training,
     }
     space = search_space(inputs, training, LOSS, (
@@ -155,4 +165,5 @@ def plan_generation(inputs: PlanInputs) -> Plan:
                "blocks": blocks, "model_parameters": shape.parameters}
     return assemble_plan(inputs, sections, space,
                          script_for(inputs, "generation/train.py.j2", "AutoModelForCausalLM"),
-                         summary)
+                         summary, requirements=kernel_requirements(inputs.facts, sections),
+                         batch=batch)

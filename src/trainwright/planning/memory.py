@@ -17,6 +17,15 @@ Sources (each component says where its numbers come from):
   measured 1,343 MiB on a V100 with an older torch); 1,000 MiB here.
 - allocator reserve: PyTorch's caching allocator holds about 10 % more than it hands out
   (what nvidia-smi shows).
+- sharding over N_d data-parallel processes (Rajbhandari et al. 2020, "ZeRO", section 5): with
+  mixed precision and Adam the model states are 2Psi (16-bit weights) + 2Psi (16-bit gradients)
+  + K Psi (fp32 master weights, momentum and variance, K = 12); stage 1 shards the optimizer
+  states (4Psi + K Psi/N_d), stage 2 the gradients too (2Psi + (2+K) Psi/N_d), stage 3 the
+  weights too ((4+K) Psi/N_d). FSDP's full shard divides every state like stage 3. DeepSpeed
+  keeps the states that way (``zero_accounting``); the Trainer alone and FSDP keep fp32 weights
+  and fp32 gradients, and the same stages divide those. Activations and logits belong to each
+  process's own batch and are never sharded; stage 3 / FSDP gather one block's 16-bit weights
+  at a time (and prefetch the next).
 """
 
 from __future__ import annotations
@@ -53,6 +62,10 @@ class TrainingSetup:
     trainable_fraction: float = 1.0
     eight_bit_optimizer: bool = False
     on_gpu: bool = True
+    devices: int = 1  # N_d: data-parallel processes the model states are sharded over
+    zero_stage: int = 0  # 0 none (DDP), 1 optimizer states, 2 + gradients, 3 + weights (FSDP)
+    zero_accounting: bool = False  # DeepSpeed under mixed precision: the paper's 2 + 2 + K
+    fused_cross_entropy: bool = False  # Liger's fused linear cross-entropy: logits in chunks
 
 
 @dataclass(frozen=True)
@@ -64,12 +77,18 @@ class MemoryEstimate:
         return sum(self.components.values())
 
 
+ADAM_STATE_BYTES = 8  # two fp32 moments a trainable parameter
+EIGHT_BIT_STATE_BYTES = 2
+
+
 def _weights_bytes(model: ModelShape, setup: TrainingSetup) -> float:
     if setup.method == "qlora":
         quantised = model.parameters - model.embedding_parameters
         return quantised * NF4_BITS / 8 + model.embedding_parameters * 2
     if setup.method == "lora":
         return model.parameters * (2 if setup.half_precision else 4)  # base loaded in 16 bit
+    if setup.zero_accounting and setup.half_precision:
+        return model.parameters * 2  # DeepSpeed's 16-bit copy; the fp32 master is a state
     return model.parameters * 4
 
 
@@ -79,6 +98,28 @@ def _trainable(model: ModelShape, setup: TrainingSetup) -> float:
             LORA_TRAINABLE_FRACTION  # the planned adapter's share when it is known
         return model.parameters * fraction
     return model.parameters * setup.trainable_fraction
+
+
+def state_bytes(model: ModelShape, setup: TrainingSetup) -> dict[str, float]:
+    """Weights, gradients and optimizer states on one device, in bytes, after sharding.
+
+    Under ``zero_accounting`` (DeepSpeed, mixed precision) a trainable parameter holds 2 bytes
+    of 16-bit weight, 2 of 16-bit gradient and K = 4 + 8 bytes of states (the fp32 master
+    weight and Adam's two moments; 4 + 2 with 8-bit Adam); otherwise 4 bytes of fp32 weight,
+    4 of fp32 gradient and 8 (2) of Adam states. Frozen weights (LoRA's base, frozen layers)
+    have no gradient or state; they shard only with the weights, at stage 3.
+    """
+    trainable = _trainable(model, setup)
+    adam = EIGHT_BIT_STATE_BYTES if setup.eight_bit_optimizer else ADAM_STATE_BYTES
+    paper = setup.zero_accounting and setup.half_precision
+    master = 4 if paper and setup.method not in {"lora", "qlora"} else 0
+    gradient = 2 if paper else 4
+    devices, stage = max(1, setup.devices), setup.zero_stage
+    return {
+        "weights": _weights_bytes(model, setup) / (devices if stage >= 3 else 1),
+        "gradients": trainable * gradient / (devices if stage >= 2 else 1),
+        "optimizer states": trainable * (master + adam) / (devices if stage >= 1 else 1),
+    }
 
 
 def _activation_bytes(model: ModelShape, setup: TrainingSetup) -> float:
@@ -93,15 +134,28 @@ def _activation_bytes(model: ModelShape, setup: TrainingSetup) -> float:
     return layers * per_layer
 
 
+def _gathered_bytes(model: ModelShape, setup: TrainingSetup) -> float:
+    """Stage 3 / FSDP: the whole 16-bit weights of the block being computed and of the next
+    one (prefetched), gathered from every shard."""
+    if setup.zero_stage < 3 or setup.devices <= 1:
+        return 0.0
+    block = (model.parameters - model.embedding_parameters) / max(1, model.num_layers)
+    return 2 * block * (2 if setup.half_precision else 4)
+
+
 def estimate_memory(model: ModelShape, setup: TrainingSetup) -> MemoryEstimate:
-    trainable = _trainable(model, setup)
-    components = {
-        "weights": _weights_bytes(model, setup) / MIB,
-        "gradients": trainable * 4 / MIB,
-        "optimizer states": trainable * (2 if setup.eight_bit_optimizer else 8) / MIB,
-        "activations": _activation_bytes(model, setup) / MIB,
-    }
-    if model.causal_lm and model.vocab_size:
+    components = {name: size / MIB for name, size in state_bytes(model, setup).items()}
+    components["activations"] = _activation_bytes(model, setup) / MIB
+    gathered = _gathered_bytes(model, setup)
+    if gathered:
+        components["gathered block weights"] = gathered / MIB
+    if model.causal_lm and model.vocab_size and setup.fused_cross_entropy:
+        # Liger's fused linear cross-entropy computes the logits chunk by chunk, each chunk
+        # about vocab / hidden times fewer tokens: about one fp32 hidden state a token, with
+        # its gradient (Hsu et al. 2024, "Liger Kernel").
+        components["logits (fused, chunked)"] = (setup.batch_size * setup.sequence_length
+                                                 * model.hidden_size * 4 * 2 / MIB)
+    elif model.causal_lm and model.vocab_size:
         components["logits (fp32)"] = (setup.batch_size * setup.sequence_length
                                        * model.vocab_size * 4 * 2 / MIB)
     allocated = sum(components.values())
@@ -132,7 +186,9 @@ class BatchFit:
 def fit_batch(model: ModelShape, setup: TrainingSetup, target_effective_batch: int,
               device_memory_mib: int, devices: int = 1) -> BatchFit:
     """Largest power-of-two per-device batch (up to the target) within USABLE_FRACTION of the
-    device; gradient checkpointing only when not even batch 1 fits without it."""
+    device, lowered to a divisor of the per-device target so that batch x accumulation x
+    devices is the target; gradient checkpointing only when not even batch 1 fits without it.
+    ``setup.devices`` and ``setup.zero_stage`` say how the model states are sharded."""
     budget = USABLE_FRACTION * device_memory_mib
     per_device_target = max(1, target_effective_batch // max(1, devices))
     for checkpointing in (False, True):
@@ -145,6 +201,8 @@ def fit_batch(model: ModelShape, setup: TrainingSetup, target_effective_batch: i
         batch = 1
         while batch * 2 <= per_device_target and at(batch * 2).total_mib <= budget:
             batch *= 2
+        while per_device_target % batch:
+            batch -= 1
         return BatchFit(batch, max(1, per_device_target // batch), checkpointing, at(batch), True)
     worst = estimate_memory(model, TrainingSetup(**{**setup.__dict__, "batch_size": 1,
                                                    "gradient_checkpointing": True}))

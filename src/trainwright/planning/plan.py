@@ -25,6 +25,8 @@ class Choice:
     reason: str
     comment: str = ""
     source: str = PLANNED
+    # For a mapping value: (key, clause) pairs, rendered one key a line with its clause.
+    parts: tuple[tuple[str, str], ...] = ()
 
     @property
     def short(self) -> str:
@@ -72,7 +74,9 @@ class Options:
     report_to: str | None = None
     target_gpu: str | None = None  # plan for this GPU instead of the detected hardware
     target_gpu_memory: str | None = None  # or for any GPU with this much memory ("24GB")
-    num_gpus: int = 1
+    gpus: int | None = None  # GPUs (processes) per machine; None: the detected count, or 1
+    nodes: int = 1  # machines
+    strategy: str | None = None  # ddp | fsdp | zero2 | zero3; None: from the memory plan
     from_scratch: bool = False  # generation: build the model from a config, not weights
     method: str | None = None  # fine-tuning: lora | qlora | freeze | full
     task_alias: str | None = None  # the training type as typed (`init qlora` implies a method)
@@ -118,6 +122,28 @@ class Script:
 
 
 @dataclass(frozen=True)
+class Distribution:
+    """How a run with more than one process is spread (planning/distributed.py decides; the
+    reasons are the Choices of the plan's `distributed` section)."""
+
+    gpus: int  # processes per machine
+    nodes: int
+    strategy: str  # ddp | zero2 | zero3 | fsdp
+    on_gpu: bool  # False: CPU processes (gloo)
+    accelerate_config: str  # where accelerate_config.yaml goes, relative to the project root
+    ds_config: str | None = None  # where ds_config.json goes (zero2 / zero3)
+    layer_class: str | None = None  # FSDP's wrap class: the model's decoder / encoder layer
+
+    @property
+    def processes(self) -> int:
+        return self.gpus * self.nodes
+
+    @property
+    def zero_stage(self) -> int:
+        return {"zero2": 2, "zero3": 3, "fsdp": 3}.get(self.strategy, 0)
+
+
+@dataclass(frozen=True)
 class Plan:
     task: str
     sections: dict[str, dict[str, Choice]]
@@ -134,6 +160,7 @@ class Plan:
     notes: tuple[str, ...] = field(default=())
     imported: tuple[ImportRow, ...] = field(default=())  # what configs of other tools set
     unmapped: tuple[NotImported, ...] = field(default=())  # their keys with no equivalent
+    distribution: Distribution | None = None  # several processes; None: one
 
     def value(self, section: str, key: str, default: Any = None) -> Any:
         choice = self.sections.get(section, {}).get(key)
@@ -145,4 +172,26 @@ class Plan:
 
     @property
     def train_command(self) -> str:
-        return f"python {self.script_path} --config {self.config_path}"
+        """The command that starts training: accelerate launch for several processes (on every
+        machine, with its own --machine_rank, when there are several)."""
+        run = f"{self.script_path} --config {self.config_path}"
+        distribution = self.distribution
+        if distribution is None:
+            return f"python {run}"
+        rank = " --machine_rank $NODE_RANK" if distribution.nodes > 1 else ""
+        return f"accelerate launch --config_file {distribution.accelerate_config}{rank} {run}"
+
+    @property
+    def launch_commands(self) -> dict[str, str]:
+        """For several processes: the accelerate launch line and the torchrun line (its
+        multi-node form with the rendezvous flags when there are several machines)."""
+        distribution = self.distribution
+        if distribution is None:
+            return {}
+        run = f"{self.script_path} --config {self.config_path}"
+        torchrun = f"torchrun --nproc-per-node {distribution.gpus} {run}"
+        if distribution.nodes > 1:
+            torchrun = (f"torchrun --nnodes {distribution.nodes} --nproc-per-node "
+                        f"{distribution.gpus} --node-rank $NODE_RANK --rdzv-backend c10d "
+                        f"--rdzv-id $JOB_ID --rdzv-endpoint $MASTER_ADDR:29500 {run}")
+        return {"accelerate": self.train_command, "torchrun": torchrun}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from trainwright.discovery.models import ProjectFacts
 from trainwright.discovery.pins import Pin, allowed
+from trainwright.planning.plan import Choice
 from trainwright.planning.versions import major_minor, version_tuple
 
 # (package, lowest version the generated scripts support)
@@ -15,7 +16,7 @@ SCRIPT_REQUIREMENTS = (
     ("scikit-learn", "1.3"),
     ("numpy", "1.24"),
     ("pyyaml", "6.0"),
-    ("optuna", "3.6"),
+    ("optuna", "4.0"),  # the journal storage of --storage
 )
 
 
@@ -44,6 +45,21 @@ def training_requirements(facts: ProjectFacts, report_to: str) -> tuple[str, ...
     if report_to in {"tensorboard", "wandb"}:
         lines.append(requirement_line(report_to, "2.0" if report_to == "tensorboard" else "0.16",
                                       facts.dependencies.version(report_to)))
+    return tuple(lines)
+
+
+def kernel_requirements(facts: ProjectFacts, sections: dict[str, dict[str, Choice]]
+                        ) -> tuple[str, ...]:
+    """The packages of the planned kernels: liger-kernel for training.use_liger_kernel,
+    flash-attn for model.attn_implementation flash_attention_2."""
+    lines = []
+    liger = sections.get("training", {}).get("use_liger_kernel")
+    if liger is not None and liger.value is True:
+        lines.append(requirement_line("liger-kernel", "0.3",
+                                      facts.dependencies.version("liger-kernel")))
+    attention = sections.get("model", {}).get("attn_implementation")
+    if attention is not None and attention.value == "flash_attention_2":
+        lines.append(requirement_line("flash-attn", "2.6", facts.dependencies.version("flash-attn")))
     return tuple(lines)
 
 

@@ -10,6 +10,7 @@ the hardware settings, early stopping, the shared search parameters and the Plan
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -22,6 +23,15 @@ from trainwright.discovery.model import ModelFacts
 from trainwright.discovery.models import Hardware, ProjectFacts
 from trainwright.errors import UserError
 from trainwright.planning.defaults import TABLES, default
+from trainwright.planning.distributed import (
+    choose_strategy,
+    distributed_section,
+    distribution,
+    process_layout,
+    quantization_choices,
+    sharded_setup,
+    training_choices,
+)
 from trainwright.planning.existing import keep_existing_values
 from trainwright.planning.foreign import apply_imports, import_rows, imports_for
 from trainwright.planning.hardware_rules import (
@@ -36,6 +46,7 @@ from trainwright.planning.plan import (
     FLAG,
     PLANNED,
     Choice,
+    Distribution,
     Options,
     Plan,
     Script,
@@ -43,8 +54,13 @@ from trainwright.planning.plan import (
     SearchSpace,
 )
 from trainwright.planning.precision import choose_precision
-from trainwright.planning.requirements import install_commands, training_requirements
+from trainwright.planning.requirements import (
+    install_commands,
+    requirement_line,
+    training_requirements,
+)
 from trainwright.planning.selection import DataSelection
+from trainwright.planning.speed import tokens_seen_choice
 from trainwright.planning.versions import version_tuple
 
 
@@ -135,6 +151,8 @@ class BatchPlan:
     choices: dict[str, Choice]
     effective: int  # examples per optimiser step over all devices
     fit: BatchFit | None  # None on CPU, where memory is not the limit
+    distribution: Distribution | None = None  # several processes; None: one
+    strategy: Choice | None = None  # with several processes: ddp | zero2 | zero3 | fsdp
 
 
 def imported_effective_batch(inputs: PlanInputs) -> tuple[int, str] | None:
@@ -154,24 +172,41 @@ def imported_effective_batch(inputs: PlanInputs) -> tuple[int, str] | None:
 
 
 def plan_batch(inputs: PlanInputs, workload: Workload) -> BatchPlan:
-    """Per-device batch and accumulation that reach the effective batch within the memory."""
-    hardware, table = inputs.facts.hardware, inputs.table
+    """Per-device batch and accumulation that reach the effective batch within the memory of
+    each device; with several processes, the strategy that shards what does not fit one."""
+    hardware, table, options = inputs.facts.hardware, inputs.table, inputs.options
     imported = imported_effective_batch(inputs)
     target, reason = imported or (workload.effective_batch, workload.effective_batch_reason)
     checkpointing = workload.gradient_checkpointing
-    fit, devices = None, max(1, len(hardware.gpus))
+    layout = process_layout(options, hardware)
+    processes = layout.processes
+    setup = replace(workload.setup, batch_size=1, sequence_length=workload.sequence)
+    strategy = None
+    if options.strategy and processes == 1:
+        raise UserError(f"--strategy {options.strategy} shares the work of several processes; "
+                        "this plan has one.", "add --gpus N (and --nodes M), or drop --strategy.")
+    if processes > 1:
+        strategy = choose_strategy(workload.shape, setup, layout, hardware, options.strategy,
+                                   bool(inputs.facts.dependencies.version("deepspeed"))).strategy
+        setup = sharded_setup(setup, strategy.value, processes)
+    per_process = max(1, round(target / processes))
+    if per_process * processes != target:
+        reason += (f", rounded to {per_process * processes} to split evenly over {processes} "
+                   "processes")
+    fit = None
     if not hardware.gpus:
         # The largest per-device batch up to the CPU's that divides the target exactly.
-        per_device = max(size for size in range(1, min(target, table["cpu_batch"]) + 1)
-                         if target % size == 0)
-        accumulation = target // per_device
+        per_device = max(size for size in range(1, min(per_process, table["cpu_batch"]) + 1)
+                         if per_process % size == 0)
+        accumulation = per_process // per_device
         reason += (f", kept as {per_device} per device x {accumulation} accumulation"
-                   if imported else "")
+                   if imported or processes > 1 else "")
+        reason += (f" x {processes} processes" if processes > 1 else "")
         reason += f"; on {hardware.accelerator.upper()} memory is not the limit"
     else:
         gpu = hardware.gpus[0]
-        setup = replace(workload.setup, batch_size=1, sequence_length=workload.sequence)
-        fit = fit_batch(workload.shape, setup, target, gpu.memory_mib, devices)
+        fit = fit_batch(workload.shape, setup, per_process * processes, gpu.memory_mib,
+                        processes)
         if not fit.fits:
             method = f" with {setup.method}" if setup.method != "full" else ""
             raise UserError(
@@ -180,8 +215,11 @@ def plan_batch(inputs: PlanInputs, workload: Workload) -> BatchPlan:
                 f"of the {gpu.memory_mib:,} MiB of {gpu.name}; no config was written.",
                 _no_fit_advice(inputs, workload, setup, gpu.memory_mib))
         per_device, accumulation = fit.per_device, fit.accumulation
-        reason += (f": {per_device} per device x {accumulation} accumulation x {devices} "
-                   f"GPU(s); estimated peak {fit.estimate.total_mib:,.0f} MiB of "
+        devices = (f"{processes} GPU(s)" if layout.nodes == 1 else
+                   f"{processes} GPUs ({layout.gpus} a machine x {layout.nodes} machines)")
+        shared = f" under {strategy.value}" if strategy else ""
+        reason += (f": {per_device} per device x {accumulation} accumulation x {devices}; "
+                   f"estimated peak {fit.estimate.total_mib:,.0f} MiB{shared} of "
                    f"{gpu.memory_mib:,} MiB on {gpu.name} at length {workload.sequence}")
         if checkpointing is None and fit.gradient_checkpointing:
             checkpointing = Choice(
@@ -199,9 +237,19 @@ def plan_batch(inputs: PlanInputs, workload: Workload) -> BatchPlan:
         "per_device_eval_batch_size": Choice(per_device * eval_factor, eval_reason,
                                              eval_reason),
     }
+    spread = None
+    if strategy is not None:
+        layer = inputs.architecture.layer_class if inputs.architecture else None
+        spread = distribution(layout, strategy, hardware,
+                              file_layout(inputs.facts, inputs.task, options)[0], layer or None)
+        target_release = version_tuple(inputs.facts.dependencies.transformers_target)
+        choices.update(training_choices(spread, checkpointing=checkpointing,
+                                        transformers_target=target_release))
+        if spread.strategy == "fsdp":
+            checkpointing = None  # FSDP's own (fsdp_config.activation_checkpointing)
     if checkpointing is not None:
         choices["gradient_checkpointing"] = checkpointing
-    return BatchPlan(choices, per_device * accumulation * devices, fit)
+    return BatchPlan(choices, per_device * accumulation * processes, fit, spread, strategy)
 
 
 def _no_fit_advice(inputs: PlanInputs, workload: Workload, setup: TrainingSetup,
@@ -313,9 +361,11 @@ def training_section(inputs: PlanInputs, batch: BatchPlan, examples: int, *,
                      weight_decay: Choice | None = None, max_grad_norm: Choice | None = None,
                      optimizer: Choice | None = None,
                      extra: dict[str, Choice] | None = None,
-                     kernels: dict[str, Choice] | None = None) -> dict[str, Choice]:
+                     kernels: dict[str, Choice] | None = None,
+                     padding_free: bool = False) -> dict[str, Choice]:
     """TrainingArguments for the plan. ``extra`` follows the best-model keys, ``kernels`` the
-    compile choice; fixed-shape (packed) batches are not grouped by length."""
+    compile choice; fixed-shape (packed) and padding-free batches are not grouped by length,
+    which only saves padding."""
     facts, options, table, fields = inputs.facts, inputs.options, inputs.table, inputs.fields
     steps, steps_per_epoch = cadence(examples, batch.effective)
     total_steps = steps_per_epoch * epochs.value
@@ -344,9 +394,12 @@ def training_section(inputs: PlanInputs, batch: BatchPlan, examples: int, *,
         **choose_precision(facts.hardware),
         "optim": optimizer or optimizer_choice(facts)["optim"],
         **dataloader_choices(facts.hardware),
-        **compile_choice(facts.hardware, fixed_shapes=fixed_shapes, total_steps=total_steps),
+        **compile_choice(facts.hardware, fixed_shapes=fixed_shapes, total_steps=total_steps,
+                         padding_free=padding_free),
         **(kernels or {}),
-        **({} if fixed_shapes else length_grouping(fields)),
+        **({} if fixed_shapes or padding_free else length_grouping(fields)),
+        **tokens_seen_choice(facts.dependencies.transformers_target, fields,
+                             unpadded=fixed_shapes or padding_free),
         "report_to": report_to_choice(facts, options),
         "seed": default(table, "seed"),
     }
@@ -431,9 +484,15 @@ def plan_warnings(inputs: PlanInputs) -> tuple[str, ...]:
 
 def assemble_plan(inputs: PlanInputs, sections: dict[str, dict[str, Choice]],
                   space: SearchSpace, script: Script, summary: dict[str, Any], *,
-                  warnings: tuple[str, ...] = (), requirements: tuple[str, ...] = ()) -> Plan:
-    """The Plan: the task's sections and summary, with what every plan carries."""
+                  warnings: tuple[str, ...] = (), requirements: tuple[str, ...] = (),
+                  batch: BatchPlan | None = None) -> Plan:
+    """The Plan: the task's sections and summary, with what every plan carries; ``batch``
+    brings the distribution of a plan with several processes."""
     facts = inputs.facts
+    spread = batch.distribution if batch is not None else None
+    if spread is not None and batch is not None and batch.strategy is not None:
+        sections, requirements = _distributed_sections(inputs, sections, spread,
+                                                       batch.strategy, requirements)
     config_path, script_path, layout_reason = file_layout(facts, inputs.task, inputs.options)
     imports = imports_for(facts, inputs.task, inputs.options.import_from)
     # Sections no task planner consumed (the model's attention, early stopping, generation):
@@ -460,8 +519,40 @@ def assemble_plan(inputs: PlanInputs, sections: dict[str, dict[str, Choice]],
             "framework_explanation": facts.framework.explanation,
             "layout": layout_reason,
         },
-        warnings=plan_warnings(inputs) + warnings,
+        warnings=plan_warnings(inputs) + warnings + _extras_not_installed(facts, requirements),
         notes=(f"trainwright {__version__}",),
         imported=import_rows(facts, imports, sections),
         unmapped=imports.unmapped,
+        distribution=spread,
     )
+
+
+def _extras_not_installed(facts: ProjectFacts, requirements: tuple[str, ...]
+                          ) -> tuple[str, ...]:
+    """The packages only this plan needs (liger-kernel, flash-attn, deepspeed) that this machine
+    lacks: the config turns them on, so train.py fails here until they are installed."""
+    names = [re.split(r"[<>=!~;\[ ]", line, maxsplit=1)[0] for line in requirements]
+    missing = [name for name in names if not facts.dependencies.version(name)]
+    if not missing:
+        return ()
+    return ((f"The plan uses {', '.join(missing)}, not installed here: `pip install -r "
+             "requirements-training.txt` on the machine that trains (the config keys that use "
+             "them are in README-TRAINING.md)."),)
+
+
+def _distributed_sections(inputs: PlanInputs, sections: dict[str, dict[str, Choice]],
+                          spread: Distribution, strategy: Choice,
+                          requirements: tuple[str, ...]
+                          ) -> tuple[dict[str, dict[str, Choice]], tuple[str, ...]]:
+    """Several processes: the `distributed:` section, QLoRA's storage type for sharding, and
+    DeepSpeed in the requirements of a ZeRO plan."""
+    sections = dict(sections)
+    quantization = sections.get("quantization")
+    if quantization and "bnb_4bit_compute_dtype" in quantization:
+        sections["quantization"] = {**quantization, **quantization_choices(
+            spread.strategy, quantization["bnb_4bit_compute_dtype"].value)}
+    sections["distributed"] = distributed_section(spread, strategy, inputs.options)
+    if spread.ds_config:
+        requirements += (requirement_line("deepspeed", "0.15",
+                                          inputs.facts.dependencies.version("deepspeed")),)
+    return sections, requirements

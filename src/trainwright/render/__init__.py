@@ -60,11 +60,28 @@ def one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def commented_line(line: str, comment: str, indent: str) -> str:
+    """`line  # comment` within LINE_WIDTH columns, else the comment on its own lines above."""
+    if len(line) + len(comment) + 4 <= LINE_WIDTH:
+        return f"{line}  # {comment}"
+    return "\n".join(textwrap.wrap(comment, LINE_WIDTH, initial_indent=f"{indent}# ",
+                                   subsequent_indent=f"{indent}# ", break_on_hyphens=False)
+                     + [line])
+
+
 def yaml_entry(key: str, choice, indent: str = "  ") -> str:
     """`key: value  # comment` within LINE_WIDTH columns; a comment that does not fit goes on
-    its own line above the key."""
-    line = f"{indent}{key}: {yaml_value(choice.value)}"
+    its own line above the key. A mapping with a clause per key (Choice.parts) is written one
+    key a line, each with its clause."""
     comment = one_line(choice.short)
+    if choice.parts and isinstance(choice.value, dict):
+        clauses = dict(choice.parts)
+        items = [commented_line(f"{indent}  {yaml_value(str(name))}: {yaml_value(value)}",
+                                one_line(clauses.get(name, "")), indent + "  ")
+                 if clauses.get(name) else f"{indent}  {yaml_value(str(name))}: "
+                 f"{yaml_value(value)}" for name, value in choice.value.items()]
+        return "\n".join([commented_line(f"{indent}{key}:", comment, indent), *items])
+    line = f"{indent}{key}: {yaml_value(choice.value)}"
     if len(line) + len(comment) + 4 <= LINE_WIDTH:
         return f"{line}  # {comment}"
     value = choice.value
@@ -170,6 +187,25 @@ def headline(plan: Plan) -> str:
             f"{data_files(plan.value('data', 'train_file'))}")
 
 
+STRATEGY_TITLES = {"ddp": "DDP (distributed data parallel)",
+                   "zero2": "DeepSpeed ZeRO-2", "zero3": "DeepSpeed ZeRO-3",
+                   "fsdp": "FSDP (fully sharded data parallel)"}
+STRATEGY_KEYS = {"ddp": "ddp_find_unused_parameters", "zero2": "deepspeed",
+                 "zero3": "deepspeed", "fsdp": "fsdp, fsdp_config"}
+
+
+def launch_context(plan: Plan) -> dict[str, Any]:
+    """What the launch partial and the launcher configs read (empty strings for one process)."""
+    spread = plan.distribution
+    if spread is None:
+        return {"strategy_title": "", "strategy_keys": "", "effective_batch": 0}
+    training = plan.values()["training"]
+    return {"strategy_title": STRATEGY_TITLES[spread.strategy],
+            "strategy_keys": STRATEGY_KEYS[spread.strategy],
+            "effective_batch": training["per_device_train_batch_size"]
+            * training["gradient_accumulation_steps"] * spread.processes}
+
+
 def schema_path(config_path: str) -> str:
     """The JSON Schema sits beside the config, named after it."""
     return str(PurePosixPath(config_path).with_suffix(".schema.json"))
@@ -210,6 +246,7 @@ def render(plan: Plan, regenerate_command: str, schema: dict,
         "method": plan.value("adapter", "method"),  # fine-tuning: the script holds its code only
         "picture_file": PICTURE_FILE if glance else "",
         "picture_caption": caption(glance) if glance else "",
+        **launch_context(plan),
     }
     if plan.task == "fine-tuning":
         objective = plan.value("data", "objective")
@@ -227,7 +264,7 @@ def render(plan: Plan, regenerate_command: str, schema: dict,
     def template(name: str) -> str:
         return ENVIRONMENT.get_template(name).render(**context)
 
-    return {
+    files = {
         plan.config_path: template("common/training_config.yaml.j2"),
         schema_path(plan.config_path): json.dumps(schema, indent=2) + "\n",
         plan.script_path: template(plan.script.template),
@@ -236,3 +273,9 @@ def render(plan: Plan, regenerate_command: str, schema: dict,
         ".env.example": template("common/env.example.j2"),
         "requirements-training.txt": template("common/requirements-training.txt.j2"),
     }
+    spread = plan.distribution
+    if spread is not None:  # several processes: the launcher's config (and DeepSpeed's)
+        files[spread.accelerate_config] = template("common/accelerate_config.yaml.j2")
+        if spread.ds_config:
+            files[spread.ds_config] = template("common/ds_config.json.j2")
+    return files

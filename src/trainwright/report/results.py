@@ -47,8 +47,11 @@ def throughput(folder: Path, final: dict | None, log: list[dict], steps_done: in
             train_seconds=as_float(summary.get("train_runtime")),
             samples_per_second=as_float(summary.get("train_samples_per_second")),
             steps_per_second=as_float(summary.get("train_steps_per_second")),
-            tokens_per_second=as_float(summary.get("tokens_per_second")),
-            tokens_seen=as_int(summary.get("tokens_seen")),
+            # train_tokens_*: train.py since trainwright 0.1's throughput report; the
+            # older names of generation runs before it
+            tokens_per_second=as_float(summary.get("train_tokens_per_second",
+                                                   summary.get("tokens_per_second"))),
+            tokens_seen=as_int(summary.get("train_tokens_seen", summary.get("tokens_seen"))),
             source="final_metrics.json" if final is not None else "trainer_state.json")
     written = [(int(path.name.split("-")[1]), (path / "trainer_state.json").stat().st_mtime)
                for path in checkpoints(folder) if (path / "trainer_state.json").is_file()]

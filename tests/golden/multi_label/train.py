@@ -8,7 +8,7 @@
 #     "scikit-learn>=1.9,<2",
 #     "numpy>=1.24",
 #     "pyyaml>=6.0",
-#     "optuna>=3.6",
+#     "optuna>=4.0",
 #     "tensorboard>=2.21,<3",
 # ]
 # ///
@@ -39,10 +39,16 @@ Override a setting without editing the config:
     python train.py --config training_config.yaml --set training.learning_rate=3e-5
 
 Resume: a rerun continues from the last checkpoint in training.output_dir; --resume PATH
-picks one, --no-resume starts over. Several GPUs: `accelerate launch train.py ...`
-or `torchrun --nproc-per-node N train.py ...`.
+picks one, --no-resume starts over.
 
-Search hyperparameters over hyperparameters.json (Optuna; rerun to continue a search):
+Several GPUs: the same file under a launcher (the global batch is then N times that of one
+process):
+
+    torchrun --nproc-per-node N train.py --config training_config.yaml
+    accelerate launch --num_processes N train.py --config training_config.yaml
+
+Search hyperparameters over hyperparameters.json (Optuna; rerun to continue a search;
+with --storage URL, workers on several machines fill one study):
 
     python train.py --config training_config.yaml --hpo 20
 
@@ -63,8 +69,10 @@ import socket
 import sys
 from pathlib import Path
 
+import datasets
 import numpy as np
 import torch
+import transformers
 import yaml
 from datasets import Dataset, DatasetDict, Sequence, Value, load_dataset, load_from_disk
 from sklearn.metrics import classification_report, f1_score
@@ -124,6 +132,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--hpo", type=int, metavar="N", help="run N Optuna trials")
     parser.add_argument(
         "--search-space", default="hyperparameters.json", help="search ranges for --hpo"
+    )
+    parser.add_argument(
+        "--storage",
+        metavar="URL",
+        help="the Optuna study that --hpo workers on several machines share: a database URL "
+        "(postgresql://user@host/db, sqlite:///path/study.db) or a journal file on a shared "
+        "disk (path ending in .log or .journal); default: output_dir/hpo/study.db",
     )
     return parser.parse_args(argv)
 
@@ -386,7 +401,31 @@ def training_arguments(training: dict) -> TrainingArguments:
         if training.get("bf16") and not training.get("use_cpu"):
             logger.warning("bf16 was planned for a GPU; training in fp32 on this machine")
             training["bf16"] = False
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            # A launcher without a GPU: accelerate joins the processes into one run (gloo)
+            # only with use_cpu; without it each process would train on its own.
+            training["use_cpu"] = True
     return TrainingArguments(**training)
+
+
+def is_main_process() -> bool:
+    """False in the other processes of a launcher (torchrun and accelerate launch set RANK)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def configure_logging() -> None:
+    """INFO lines and progress bars from the main process only: the other ranks of a launcher
+    log warnings, so a run on several processes reads like a run on one."""
+    main_process = is_main_process()
+    logging.basicConfig(
+        format="%(asctime)s %(levelname)s %(message)s",
+        level=logging.INFO if main_process else logging.WARNING,
+    )
+    if not main_process:
+        datasets.disable_progress_bars()
+        datasets.utils.logging.set_verbosity_warning()
+        transformers.utils.logging.disable_progress_bar()
+        transformers.utils.logging.set_verbosity_warning()
 
 
 def last_checkpoint(output_dir: str, args: argparse.Namespace) -> str | None:
@@ -402,6 +441,56 @@ def attention_option(model_config: dict) -> dict:
     for every model that supports it."""
     kernel = model_config.get("attn_implementation")
     return {"attn_implementation": kernel} if kernel else {}
+
+
+def quick_check_cadence(training: dict, max_steps: int) -> None:
+    """--max-steps N: a loss reading every N/10 steps and one evaluation and checkpoint at the
+    end, in place of the planned per-epoch cadence, so that a short check shows a curve. With
+    a single evaluation there is no best checkpoint to restore."""
+    training["max_steps"] = max_steps
+    training.update(logging_strategy="steps", logging_steps=max(1, max_steps // 10))
+    if training.get("eval_strategy", "no") != "no":
+        training.update(eval_strategy="steps", eval_steps=max_steps)
+    if training.get("save_strategy", "steps") != "no":
+        training.update(save_strategy="steps", save_steps=max_steps)
+    training["load_best_model_at_end"] = False
+    logger.info(
+        "Quick check of %d steps: a loss logged every %d steps and one evaluation at the end, "
+        "instead of the config's cadence; the final weights are the last ones",
+        max_steps,
+        training["logging_steps"],
+    )
+
+
+def final_evaluation(trainer: Trainer) -> dict:
+    """Validation metrics of the weights training ended with. The Trainer's evaluation of them
+    is reused when it made one (of the best checkpoint, which load_best_model_at_end restored,
+    or at the last step); only weights it never evaluated are evaluated now."""
+    state = trainer.state
+    step, which = state.global_step, "last step"
+    if trainer.args.load_best_model_at_end and state.best_model_checkpoint:
+        step, which = int(state.best_model_checkpoint.rsplit("-", 1)[-1]), "best checkpoint"
+    for entry in reversed(state.log_history):
+        if entry.get("step") == step and "eval_loss" in entry:
+            logger.info("Final evaluation: the one of the %s (step %d), not repeated", which, step)
+            return {key: value for key, value in entry.items() if key.startswith("eval_")}
+    logger.info("Final evaluation: the weights of step %d were not evaluated yet", step)
+    return trainer.evaluate()
+
+
+def token_throughput(trainer: Trainer, result, checkpoint: str | None) -> dict:
+    """The input tokens this run trained on and their rate, when the Trainer counted them
+    (training.include_num_input_tokens_seen; "non_padding" leaves padding out)."""
+    if trainer.args.include_num_input_tokens_seen in ("no", False):
+        return {}
+    tokens = trainer.state.num_input_tokens_seen
+    if checkpoint:  # the count goes on from the checkpoint's: this run's share only
+        state = json.loads(Path(checkpoint, "trainer_state.json").read_text(encoding="utf-8"))
+        tokens -= int(state.get("num_input_tokens_seen", 0))
+    return {
+        "train_tokens_seen": tokens,
+        "train_tokens_per_second": tokens / max(1e-9, result.metrics["train_runtime"]),
+    }
 
 
 def model_source_problem(name: str) -> str | None:
@@ -522,19 +611,21 @@ def build_trainer(
     """The Trainer for one run, and the tokenised test split (None without one)."""
     data, training = config["data"], config["training"]
     labels = [str(label) for label in data["labels"]]
-    training_args = training_arguments(training)
+    training_args = training_arguments(training)  # under a launcher: joins the process group
+    # The same seed on every rank, as the Trainer seeds too: every process starts from the same
+    # weights and carves out the same validation rows; the distributed sampler then shuffles
+    # alike everywhere and gives each rank its own share of every batch.
     set_seed(training_args.seed)
 
-    # Load data
-    dataset = load_data(data, training_args.seed, args.max_samples)
+    # Load and tokenise data: the main process first, the other ranks then read its cache
+    model_name = config["model"]["name_or_path"]
+    with training_args.main_process_first(desc="loading and tokenising the data"):
+        dataset = load_data(data, training_args.seed, args.max_samples)
+        tokenizer = AutoTokenizer.from_pretrained(model_name)
+        tokenized = tokenize(dataset, tokenizer, data)
     logger.info(
         "Data: %s", ", ".join(f"{name} {len(split):,}" for name, split in dataset.items())
     )
-
-    # Tokenise
-    model_name = config["model"]["name_or_path"]
-    tokenizer = AutoTokenizer.from_pretrained(model_name)
-    tokenized = tokenize(dataset, tokenizer, data)
 
     # Model: one output per label
     model = AutoModelForSequenceClassification.from_pretrained(
@@ -589,8 +680,10 @@ def train(config: dict, args: argparse.Namespace) -> dict:
         logger.info("Resuming from checkpoint %s", checkpoint)
     result = trainer.train(resume_from_checkpoint=checkpoint)
 
-    # Tune the decision threshold on the validation split, for the F1 the run is judged by
     metrics = {"train_" + k.removeprefix("train_"): v for k, v in result.metrics.items()}
+    metrics.update(token_throughput(trainer, result, checkpoint))
+
+    # Tune the decision threshold on the validation split, for the F1 the run is judged by
     prediction = trainer.predict(trainer.eval_dataset, metric_key_prefix="eval")
     metrics.update(prediction.metrics)
     probabilities, targets = sigmoid(prediction.predictions), prediction.label_ids
@@ -619,8 +712,8 @@ def train(config: dict, args: argparse.Namespace) -> dict:
     )
 
     # Save the model (with id2label / label2id and decision_threshold), the tokenizer and results
+    trainer.save_model(output_dir)  # on every rank: under ZeRO-3 / FSDP it gathers the shards
     if trainer.is_world_process_zero():
-        trainer.save_model(output_dir)
         weights = trainer.pos_weight
         metrics.update(
             {
@@ -640,6 +733,7 @@ def train(config: dict, args: argparse.Namespace) -> dict:
         with open(Path(output_dir, "final_metrics.json"), "w", encoding="utf-8") as handle:
             json.dump(metrics, handle, indent=2)
         print(report)
+    trainer.accelerator.wait_for_everyone()  # every rank leaves once the files are written
     return metrics
 
 
@@ -692,29 +786,88 @@ class PruningCallback(TrainerCallback):
                 raise optuna.TrialPruned()
 
 
+def without_password(url: str) -> str:
+    return re.sub(r"(://[^/:@]*):[^/@]*@", r"\1:***@", url)
+
+
+def search_storage(url: str | None, search_dir: Path):
+    """Where the study lives: output_dir/hpo/study.db, or the --storage that workers on several
+    machines share: a database URL (it has a scheme://) or a journal file (.log / .journal)."""
+    import optuna
+
+    if url is None:
+        return f"sqlite:///{search_dir / 'study.db'}"
+    shown = without_password(url)
+    if "://" in url:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            return optuna.storages.RDBStorage(url)
+        except ImportError as error:
+            raise DataError(
+                f"--storage {shown}: the database driver is not installed (postgresql: pip "
+                "install psycopg2-binary; mysql: pip install pymysql)"
+            ) from error
+        except SQLAlchemyError as error:
+            reason = str(error).splitlines()[0]
+            raise DataError(f"--storage {shown} cannot be opened: {reason}") from error
+    if Path(url).suffix in (".log", ".journal"):
+        if not Path(url).parent.is_dir():
+            raise DataError(f"--storage {url}: the folder {Path(url).parent} does not exist")
+        from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+        return JournalStorage(JournalFileBackend(url))
+    hint = f" (an SQLite file is sqlite:///{url})" if Path(url).suffix in (".db", ".sqlite") else ""
+    raise DataError(
+        f"--storage {shown} is neither a database URL (postgresql://user@host/db, "
+        f"sqlite:///path/study.db) nor a journal file ending in .log or .journal{hint}"
+    )
+
+
 def run_search(config: dict, args: argparse.Namespace, search_space_path: str) -> int:
     import optuna
 
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise DataError(
+            "--hpo trains each trial in one process: start it with python, not a launcher; to "
+            "search on several GPUs or machines, start one worker on each with the same "
+            "--storage URL (CUDA_VISIBLE_DEVICES picks a worker's GPU)"
+        )
     space = load_search_space(search_space_path, config)
     search_dir = Path(config["training"]["output_dir"], "hpo")
+    storage = search_storage(args.storage, search_dir)
     search_dir.mkdir(parents=True, exist_ok=True)
+    shared = args.storage is not None
     samplers = {"tpe": optuna.samplers.TPESampler, "random": optuna.samplers.RandomSampler}
     pruners = {"median": optuna.pruners.MedianPruner, "none": optuna.pruners.NopPruner}
     study = optuna.create_study(
-        study_name="search",
-        storage=f"sqlite:///{search_dir / 'study.db'}",
+        study_name="search",  # one fixed name: every worker of a shared storage joins it
+        storage=storage,
         load_if_exists=True,
         direction=space.get("direction", "maximize"),
-        sampler=samplers[space.get("sampler", "tpe")](seed=config["training"].get("seed")),
+        # Workers sharing a study must not draw the same values: they sample unseeded.
+        sampler=samplers[space.get("sampler", "tpe")](
+            seed=None if shared else config["training"].get("seed")
+        ),
         pruner=pruners[space.get("pruner", "median")](),
     )
     finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-    for stale in study.get_trials(states=(optuna.trial.TrialState.RUNNING,)):
-        # A trial of an interrupted search: count it as failed and run a fresh one instead.
-        study.tell(stale.number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
-    done = len(study.get_trials(states=finished))
-    if done:
-        logger.info("Continuing the search: %d of %d trials done", done, args.hpo)
+    if shared:
+        # Running trials may be other workers'; each worker adds its own --hpo N trials.
+        done = 0
+        logger.info(
+            "Shared study in %s: finished trials %d; this worker runs %d more",
+            without_password(args.storage),
+            len(study.get_trials(states=finished)),
+            args.hpo,
+        )
+    else:
+        for stale in study.get_trials(states=(optuna.trial.TrialState.RUNNING,)):
+            # A trial of an interrupted search: count it as failed and run a fresh one instead.
+            study.tell(stale.number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
+        done = len(study.get_trials(states=finished))
+        if done:
+            logger.info("Continuing the search: %d of %d trials done", done, args.hpo)
     metric = space["metric"]
 
     def objective(trial) -> float:
@@ -728,25 +881,30 @@ def run_search(config: dict, args: argparse.Namespace, search_space_path: str) -
         trainer, _ = build_trainer(trial_config, trial_args, [PruningCallback(trial, metric)])
         try:
             trainer.train()
-            value = trainer.evaluate()[metric]
+            value = final_evaluation(trainer)[metric]
         finally:
-            keep_best_trial_only(study, search_dir, trial.number)
+            keep_best_trial_only(study, search_dir)
         return value
 
     study.optimize(objective, n_trials=max(0, args.hpo - done), catch=(RuntimeError,))
-    keep_best_trial_only(study, search_dir, current=-1)
+    keep_best_trial_only(study, search_dir)
     write_search_results(study, space, args.config, search_dir)
     return 0
 
 
-def keep_best_trial_only(study, search_dir: Path, current: int) -> None:
+def keep_best_trial_only(study, search_dir: Path) -> None:
+    """Delete the folders of finished trials but the best; a running trial keeps its folder
+    (this worker's, or another's that shares the disk)."""
+    import optuna
+
     try:
         best = study.best_trial.number
     except ValueError:
         best = None
+    running = {t.number for t in study.get_trials(states=(optuna.trial.TrialState.RUNNING,))}
     for folder in search_dir.glob("trial-*"):
         number = int(folder.name.split("-")[1])
-        if number not in (best, current):
+        if number != best and number not in running:
             shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -810,6 +968,7 @@ def print_results(metrics: dict) -> None:
         ("decision threshold", metrics.get("threshold")),
         ("training loss", metrics.get("train_loss")),
         ("samples / s", metrics.get("train_samples_per_second")),
+        ("tokens / s", metrics.get("train_tokens_per_second")),
     ]
     print("\nResults")
     for name, value in rows:
@@ -829,7 +988,7 @@ def check_label_kind(data: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(message)s", level=logging.INFO)
+    configure_logging()
     load_env_file()
     try:
         config = load_config(args.config, args.overrides)
@@ -837,13 +996,15 @@ def main(argv: list[str] | None = None) -> int:
         check_model_source(config["model"]["name_or_path"])
         protect_finished_run(config, args)
         if args.max_steps:
-            config["training"]["max_steps"] = args.max_steps
+            quick_check_cadence(config["training"], args.max_steps)
         if args.hpo:
             return run_search(config, args, args.search_space)
         metrics = train(config, args)
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if not is_main_process():
+        return 0  # the results are printed once, by the main process
     print_results(metrics)
     print(f"\nModel, metrics and report saved to {config['training']['output_dir']}")
     return 0

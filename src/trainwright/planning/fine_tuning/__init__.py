@@ -37,6 +37,7 @@ from trainwright.planning.fine_tuning.objective import (
     SEQUENCE_CLASSIFICATION,
     SFT,
 )
+from trainwright.planning.fine_tuning.padding import padding_free
 from trainwright.planning.fine_tuning.targets import lora_parameters, lora_targets
 from trainwright.planning.foreign import (
     METHOD,
@@ -45,6 +46,7 @@ from trainwright.planning.foreign import (
     imported_choice,
     imports_for,
 )
+from trainwright.planning.hardware_rules import liger_choice
 from trainwright.planning.labelled import (
     best_metric,
     class_weights,
@@ -53,7 +55,7 @@ from trainwright.planning.labelled import (
 )
 from trainwright.planning.memory import ModelShape, TrainingSetup, fit_batch
 from trainwright.planning.plan import Choice, Plan, SearchParameter
-from trainwright.planning.requirements import requirement_line
+from trainwright.planning.requirements import kernel_requirements, requirement_line
 from trainwright.planning.skeleton import (
     Objective,
     PlanInputs,
@@ -66,6 +68,12 @@ from trainwright.planning.skeleton import (
     script_for,
     search_space,
     training_section,
+)
+from trainwright.planning.speed import (
+    evaluation_section,
+    step_cost,
+    validation_blocks,
+    validation_examples,
 )
 
 TABLE = FINE_TUNING
@@ -174,17 +182,26 @@ def plan_fine_tuning(inputs: PlanInputs) -> Plan:
     trainable = adapter["trainable_parameters"].value
     share = trainable / max(1, architecture.total_parameters)
     qlora = method.value == "qlora"
+    kernels = liger_choice(facts, model.model_type, sequence, shape.vocab_size) \
+        if objective != SEQUENCE_CLASSIFICATION else {}
+    fused_loss = bool(kernels.get("use_liger_kernel") and kernels["use_liger_kernel"].value)
     batch = plan_batch(inputs, Workload(
         effective_batch=target,
         effective_batch_reason=f"an effective batch of {target} examples of up to {sequence} "
                                "tokens",
         sequence=sequence, length_key=data.length_key, shape=shape,
-        setup=_memory_setup(method.value, share),
+        setup=replace(_memory_setup(method.value, share), fused_cross_entropy=fused_loss),
         ideas=() if qlora else ("QLoRA (--method qlora, a 4-bit base model)",),
         gradient_checkpointing=Choice(True, "QLoRA recipe: recomputing activations keeps long "
                                             "sequences in memory",
                                       "QLoRA recipe: recomputed activations save memory")
         if qlora else None))
+
+    # Batches: padding-free rows for SFT where the kernel keeps examples apart
+    causal = objective != SEQUENCE_CLASSIFICATION
+    model_choices = model_section(facts, model_name_choice(inputs), method.value, causal)
+    section.update(padding_free(inputs, objective, section, batch, model_choices, imports))
+    flattened = bool(section.get("padding_free") and section["padding_free"].value)
 
     judged_by = _objective(objective, inputs, section)
     epochs = pick_by_table(TABLE["epochs"], examples)
@@ -197,7 +214,8 @@ def plan_fine_tuning(inputs: PlanInputs) -> Plan:
         epochs=Choice(epochs, f"{examples:,} training examples: small sets need more passes; "
                               "early stopping ends the run when the validation metric stops "
                               "improving", "passes over the data; early stopping may end sooner"),
-        objective=judged_by, fixed_shapes=objective == CAUSAL_LM,
+        objective=judged_by, fixed_shapes=objective == CAUSAL_LM, padding_free=flattened,
+        kernels=kernels or None,
         optimizer=optimizer(method.value),
         weight_decay=None if method.value in ADAPTERS else default(TABLE, "trained_weight_decay"),
         max_grad_norm=None if method.value in ADAPTERS else default(TABLE,
@@ -206,7 +224,7 @@ def plan_fine_tuning(inputs: PlanInputs) -> Plan:
                                      "named, so that evaluation reports a loss")})
 
     sections: dict[str, dict[str, Choice]] = {
-        "model": model_section(facts, model_name_choice(inputs), method.value),
+        "model": model_choices,
         "data": section,
         "adapter": adapter,
     }
@@ -219,6 +237,14 @@ def plan_fine_tuning(inputs: PlanInputs) -> Plan:
         sections["generation"] = {key: default(TABLE, key)
                                   for key in ("num_prompts", "max_new_tokens", "do_sample")}
     sections["early_stopping"] = early_stopping_section(inputs)
+    if causal:
+        validation = (validation_blocks(inputs, data.examples * sequence, section)
+                      if objective == CAUSAL_LM else
+                      validation_examples(inputs, data.examples, section))
+        sections["evaluation"] = keep_existing_values(
+            facts, inputs.task, options, "evaluation", evaluation_section(
+                TABLE, validation, batch.effective, step_cost(method.value, training),
+                "blocks" if objective == CAUSAL_LM else "examples"))
     sections["training"] = training
 
     search = ()
@@ -239,6 +265,7 @@ def plan_fine_tuning(inputs: PlanInputs) -> Plan:
     if qlora:
         requirements += (requirement_line("bitsandbytes", "0.43",
                                           dependencies.version("bitsandbytes")),)
+    requirements += kernel_requirements(facts, sections)
     summary = {
         "objective": objective,
         "examples": data.examples,
@@ -256,5 +283,5 @@ def plan_fine_tuning(inputs: PlanInputs) -> Plan:
                                  class_label_ids=objective == SEQUENCE_CLASSIFICATION
                                  and has_class_label_ids(inputs.data.train, section)),
                          summary, warnings=method_warnings(method, options, facts),
-                         requirements=requirements)
+                         requirements=requirements, batch=batch)
 

@@ -127,8 +127,10 @@ def adapter_section(method: Choice, targets: Choice, rank: Choice, examples: int
     return adapter
 
 
-def model_section(facts: ProjectFacts, name: Choice, method: str) -> dict[str, Choice]:
-    """The base model and the dtype it loads in, for the method and the hardware."""
+def model_section(facts: ProjectFacts, name: Choice, method: str,
+                  causal: bool = True) -> dict[str, Choice]:
+    """The base model, the dtype it loads in for the method and the hardware, and the
+    attention kernel (planned for causal LMs on GPUs)."""
     from trainwright.planning.hardware_rules import attention_choice
 
     precision = precision_for(facts.hardware)
@@ -145,7 +147,8 @@ def model_section(facts: ProjectFacts, name: Choice, method: str) -> dict[str, C
                                   "the compute", "trained weights in fp32 under autocast")
     else:
         dtype = Choice("float32", "no GPU: fp32 weights", "no GPU: fp32 weights")
-    return {"name_or_path": name, "dtype": dtype, **attention_choice()}
+    return {"name_or_path": name, "dtype": dtype,
+            **attention_choice(facts if causal else None)}
 
 
 def quantization_section(facts: ProjectFacts) -> dict[str, Choice]:
