@@ -285,3 +285,39 @@ def test_cpu_processes_run_ddp_over_gloo():
     files = rendered(the_plan)
     accelerate = yaml.safe_load(files["accelerate_config.yaml"])
     assert accelerate["distributed_type"] == "MULTI_GPU" and accelerate["use_cpu"] is False
+
+
+def test_a_plan_without_the_launcher_configs_keeps_and_names_the_old_ones(tmp_path, tiny_bert):
+    from builders import write_csv
+
+    from trainwright.pipeline import prepare
+    from trainwright.write import apply_changes
+
+    write_csv(tmp_path / "data" / "reviews.csv", labelled_texts(120, seed=3))
+
+    def init(gpus: int):
+        prepared = prepare("classification", tmp_path, Options(model=str(tiny_bert), gpus=gpus),
+                           hardware=CPU, force=True, pictures=False)
+        apply_changes(tmp_path, prepared.changes)
+        return {change.path: change for change in prepared.changes}
+
+    init(2)
+    written = (tmp_path / "accelerate_config.yaml").read_text()
+    left = init(1)["accelerate_config.yaml"]
+    assert left.status == "skip" and "no longer used" in left.note
+    assert "one process" in left.note
+    assert (tmp_path / "accelerate_config.yaml").read_text() == written  # nothing lost
+    assert init(2)["accelerate_config.yaml"].status == "identical"  # used again: no note
+
+
+def test_the_deepspeed_config_an_earlier_plan_named_is_a_launcher_config(tmp_path):
+    from trainwright.discovery.existing import discover_existing
+    from trainwright.discovery.framework import GENERATED_MARKER
+
+    (tmp_path / "training_config.yaml").write_text(
+        f"# {GENERATED_MARKER} 0.1.0.\ntask: generation\ntraining:\n  deepspeed: ds_config.json\n")
+    for name in ("ds_config.json", "zero3.json"):  # the second: the project's own, not named
+        (tmp_path / name).write_text('{"zero_optimization": {"stage": 3}}\n')
+    existing = discover_existing(tmp_path, [], [tmp_path / "ds_config.json",
+                                                tmp_path / "zero3.json"])
+    assert existing.launcher_configs == ("ds_config.json",)

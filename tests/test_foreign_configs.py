@@ -317,6 +317,13 @@ def test_a_trl_sft_config_is_imported(tmp_path, tiny_llama):
     assert values["adapter"]["lora_alpha"] == 16 and values["data"]["max_length"] == 72
     assert values["training"]["num_train_epochs"] == 2
     assert "from sft_config.yaml: use_peft" in plan.sections["adapter"]["method"].reason
+    # TRL's packing is the plan's padding-free rows, decided by the plan and said either way.
+    packing = rows_by_setting(plan)["data.padding_free"]
+    assert packing.value is True and packing.where == "from sft_config.yaml: packing"
+    planned = plan.sections["data"]["padding_free"]
+    assert packing.status == ("kept" if planned.value else "changed")
+    assert packing.status == "kept" or packing.why == planned.reason
+    assert "packing" not in {u.key for u in plan.unmapped}
 
 
 def test_a_rerun_over_the_imported_setup_writes_the_same_files(tmp_path, tiny_llama):

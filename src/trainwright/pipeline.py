@@ -120,9 +120,24 @@ def prepare(task: str, project: str | Path, options: Options, *, force: bool = F
                    glance=glance if drawable else None)
     changes = plan_changes(facts.root, files, GITIGNORE_LINES, force,
                            notes=replaced_configs(facts, task, options.import_from))
+    changes += unused_launcher_configs(facts, the_plan, files)
     if glance is not None:  # drawn last, after the text files are written
         changes.append(picture_change(facts.root, glance, force, drawable))
     return Prepared(facts, model, the_plan, files, changes, glance)
+
+
+def unused_launcher_configs(facts: ProjectFacts, the_plan: Plan, files: dict[str, str]
+                            ) -> list[FileChange]:
+    """The launcher configs an earlier init wrote that this plan no longer writes (one process
+    now, or FSDP after ZeRO): kept as they are, and said, so that nobody launches with them."""
+    if the_plan.distribution is None:
+        now = "this plan trains in one process"
+    else:
+        now = f"this plan's strategy is {the_plan.distribution.strategy}"
+    return [FileChange(path, "skip", "", None,
+                       note=f"left from an earlier init and no longer used ({now}); kept as it "
+                            "is, delete it")
+            for path in facts.existing.launcher_configs if path not in files]
 
 
 def block_architecture(task: str, model: ModelFacts, options: Options,

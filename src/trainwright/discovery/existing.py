@@ -93,6 +93,9 @@ def _load_mapping(path: Path) -> tuple[dict | None, str | None]:
     return values, None
 
 
+ACCELERATE_CONFIG = "accelerate_config.yaml"  # the name planning/distributed.py writes
+
+
 def written_by_trainwright(path: Path) -> bool:
     """Whether the head of a file carries trainwright's marker (an earlier init wrote it)."""
     try:
@@ -134,11 +137,14 @@ def discover_existing(root: Path, python_files: list[Path], config_files: list[P
     ours = training_config is not None and written_by_trainwright(root / training_config)
     deepspeed = (training_values.get("training") or {}).get("deepspeed") if ours and \
         isinstance(training_values.get("training"), dict) else None
+    launchers = []
     for path in config_files:
         relative = path.relative_to(root).as_posix()
         if relative == training_config or len(path.relative_to(root).parts) > 3:
             continue
         if relative == deepspeed or written_by_trainwright(path):
+            if relative == deepspeed or path.name == ACCELERATE_CONFIG:
+                launchers.append(relative)
             continue
         values, _ = _load_mapping(path)
         kind = foreign_kind(values) if values else None
@@ -155,6 +161,7 @@ def discover_existing(root: Path, python_files: list[Path], config_files: list[P
         config_dirs=config_dirs,
         foreign_configs=tuple(sorted(foreign, key=lambda config: config.path)),
         problems=tuple(problems),
+        launcher_configs=tuple(sorted(launchers)),
     )
 
 

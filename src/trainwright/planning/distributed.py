@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
+from trainwright.discovery.existing import ACCELERATE_CONFIG
 from trainwright.discovery.models import Hardware
 from trainwright.errors import UserError
 from trainwright.planning.memory import (
@@ -37,7 +38,6 @@ WHAT_IS_SHARDED = {
     "zero3": "the weights, gradients and optimizer states are all split over the processes",
     "fsdp": "the weights, gradients and optimizer states are all split over the processes",
 }
-ACCELERATE_CONFIG = "accelerate_config.yaml"
 DS_CONFIG = "ds_config.json"
 
 

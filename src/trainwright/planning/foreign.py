@@ -120,6 +120,11 @@ def same(value: Any) -> Any:
     return value
 
 
+# Several examples in one row without padding (Axolotl's sample_packing, TRL's packing and
+# padding_free, LLaMA-Factory's packing and neat_packing): the plan's data.padding_free, which
+# keeps the examples of a row apart; the plan decides it from the kernel and the lengths.
+PACKING: Rule = ("data", "padding_free", lambda on: on if isinstance(on, bool) else None)
+
 TRAINING_KEYS = {  # keys that mean the same in every tool: TrainingArguments' own names
     key: ("training", key, number) for key in (
         "learning_rate", "num_train_epochs", "per_device_train_batch_size",
@@ -153,6 +158,7 @@ TABLES: dict[str, dict[str, Rule]] = {
         "flash_attention": ("model", "attn_implementation",
                             lambda on: "flash_attention_2" if on else None),
         "sdp_attention": ("model", "attn_implementation", lambda on: "sdpa" if on else None),
+        "sample_packing": PACKING,
     },
     LLAMA_FACTORY: {
         **TRAINING_KEYS,
@@ -166,6 +172,8 @@ TABLES: dict[str, dict[str, Rule]] = {
         "cutoff_len": ("data", "max_length", number),
         "val_size": ("data", "validation_fraction", number),
         "flash_attn": ("model", "attn_implementation", attention),
+        "packing": PACKING,
+        "neat_packing": PACKING,
     },
     TRL: {
         **TRAINING_KEYS,
@@ -177,6 +185,8 @@ TABLES: dict[str, dict[str, Rule]] = {
         "max_length": ("data", "max_length", number),
         "max_seq_length": ("data", "max_length", number),
         "attn_implementation": ("model", "attn_implementation", attention),
+        "packing": PACKING,
+        "padding_free": PACKING,
     },
     TRAINING_ARGUMENTS: dict(TRAINING_KEYS),
     DEEPSPEED: {
@@ -217,8 +227,6 @@ KNOWN_UNMAPPED = {
     "special_tokens": "the tokenizer's own special tokens are used; train.py sets a missing "
                       "pad token",
     "max_samples": "train.py --max-samples N limits the rows of a run",
-    "packing": "examples are padded per batch, grouped by length",
-    "sample_packing": "examples are padded per batch, grouped by length",
     "wandb_project": "set WANDB_PROJECT in .env; --report-to wandb reports there",
     "hub_model_id": "push_to_hub is not planned; upload the saved model with `hf upload`",
     "push_to_hub": "push_to_hub is not planned; upload the saved model with `hf upload`",

@@ -322,11 +322,17 @@ def training_arguments(training: dict) -> TrainingArguments:
         if training.get("bf16") and not training.get("use_cpu"):
             logger.warning("bf16 was planned for a GPU; training in fp32 on this machine")
             training["bf16"] = False
-        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        if launched():
             # A launcher without a GPU: accelerate joins the processes into one run (gloo)
             # only with use_cpu; without it each process would train on its own.
             training["use_cpu"] = True
     return TrainingArguments(**training)
+
+
+def launched() -> bool:
+    """True in the processes of a launcher that started several (torchrun and accelerate
+    launch set WORLD_SIZE)."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
 def is_main_process() -> bool:
@@ -822,7 +828,7 @@ def search_storage(url: str | None, search_dir: Path):
 def run_search(config: dict, args: argparse.Namespace, search_space_path: str) -> int:
     import optuna
 
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+    if launched():
         raise DataError(
             "--hpo trains each trial in one process: start it with python, not a launcher; to "
             "search on several GPUs or machines, start one worker on each with the same "
