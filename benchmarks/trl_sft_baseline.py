@@ -10,7 +10,9 @@ comparison of speed with it on one side only would measure that setting, not the
 
 Everything else is TRL's default: its collator pads each batch to its longest example (no
 padding-free batches, no length grouping), linear decay without warmup, max_grad_norm 1.0,
-AdamW, seed 42, no evaluation during training. Saving is turned off inside the training loop
+AdamW, no evaluation during training. The seed (``--seed``, 42 by default as TRL's) is set
+before the model is built as well as in the config, as the generated script does, so the LoRA
+weights start from the seed too (SFTTrainer builds the adapter before the Trainer seeds). Saving is turned off inside the training loop
 for both runs, and nothing is reported to a tracker.
 
 The chat rows (``messages``: system, user, assistant) are given to TRL as a conversational
@@ -36,6 +38,7 @@ from pathlib import Path
 
 from datasets import load_dataset
 from peft import LoraConfig
+from transformers import set_seed
 from trl import SFTConfig, SFTTrainer
 
 
@@ -61,6 +64,7 @@ def parse_args() -> argparse.Namespace:
                         "needs it)")
     parser.add_argument("--gradient-checkpointing", action="store_true")
     parser.add_argument("--messages-column", default="messages")
+    parser.add_argument("--seed", type=int, default=42)
     return parser.parse_args()
 
 
@@ -93,6 +97,7 @@ def main() -> None:
         model_init_kwargs={"dtype": args.dtype},
         save_strategy="no",
         report_to="none",
+        seed=args.seed,
     )
     peft_config = LoraConfig(
         r=args.lora_r,
@@ -101,6 +106,7 @@ def main() -> None:
         target_modules=args.target_modules.split(","),
         task_type="CAUSAL_LM",
     )
+    set_seed(args.seed)
     trainer = SFTTrainer(
         model=args.model,
         args=config,
