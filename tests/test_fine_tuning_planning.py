@@ -173,3 +173,19 @@ def test_full_fine_tuning_trains_everything_and_is_refused_where_it_cannot_fit()
     with pytest.raises(UserError) as error:
         fine_tuning_plan(A100, Options(method="full"))
     assert "QLoRA (--method qlora" in str(error.value)
+
+
+@pytest.mark.parametrize("method, warmup, clipping", [
+    ("lora", 0, 0.3), ("qlora", 0, 0.3), ("freeze", 0.03, 1.0)])
+def test_adapters_start_without_warmup_and_the_models_own_weights_warm_up(method, warmup,
+                                                                          clipping):
+    # Adapters start at zero: a warmup only delays them (measured in bench_sft.py); the model's
+    # own weights keep the short warmup of full fine-tuning recipes.
+    options = Options(method=method, target_gpu="planned" if method == "qlora" else None)
+    training = fine_tuning_plan(A100, options, bitsandbytes=method == "qlora").sections[
+        "training"]
+    assert training["warmup_steps"].value == warmup
+    assert training["max_grad_norm"].value == clipping
+    if method in {"lora", "qlora"}:
+        assert "start at zero" in training["warmup_steps"].reason
+        assert "1.607 without warmup" in training["warmup_steps"].reason

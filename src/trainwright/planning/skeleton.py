@@ -310,6 +310,8 @@ def warmup_choice(fields: set[str], fraction: Choice) -> dict[str, Choice]:
     # transformers 5 removed warmup_ratio: a float warmup_steps below 1 is the ratio.
     if "warmup_ratio" in fields:
         return {"warmup_ratio": fraction}
+    if fraction.value == 0:
+        return {"warmup_steps": fraction}
     return {"warmup_steps": replace(fraction, reason=fraction.reason + " (a value below 1 is a "
                                     "fraction of the total steps)")}
 

@@ -110,11 +110,16 @@ def _fits_with_lora(inputs: PlanInputs, shape: ModelShape, sequence: int, share:
     return fit_batch(shape, setup, target, hardware.gpus[0].memory_mib, len(hardware.gpus)).fits
 
 
+def trained_warmup(total_steps: int) -> Choice:
+    """Freezing layers and full fine-tuning train the model's own weights: a short warmup."""
+    return default(TABLE, "trained_warmup")
+
+
 def _learning_rate(method: str, objective: str, model: ModelFacts, parameters: int) -> Choice:
     if method in ADAPTERS:
         rate, size_class = pick_by_table(FINE_TUNING_LORA_LEARNING_RATES, parameters)
         return Choice(rate, f"{format_count(parameters)} parameters with adapters: {size_class}",
-                      "peak rate after warmup: adapters take larger steps")
+                      "peak rate: adapters take larger steps")
     if objective == SEQUENCE_CLASSIFICATION:
         return classification_learning_rate(model)
     rate, size_class = pick_by_table(GENERATION_CONTINUED_LEARNING_RATES, parameters)
@@ -217,6 +222,7 @@ def plan_fine_tuning(inputs: PlanInputs) -> Plan:
         objective=judged_by, fixed_shapes=objective == CAUSAL_LM, padding_free=flattened,
         kernels=kernels or None,
         optimizer=optimizer(method.value),
+        warmup=None if method.value in ADAPTERS else trained_warmup,
         weight_decay=None if method.value in ADAPTERS else default(TABLE, "trained_weight_decay"),
         max_grad_norm=None if method.value in ADAPTERS else default(TABLE,
                                                                     "trained_max_grad_norm"),
