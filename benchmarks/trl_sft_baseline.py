@@ -12,8 +12,9 @@ Everything else is TRL's default: its collator pads each batch to its longest ex
 padding-free batches, no length grouping), linear decay without warmup, max_grad_norm 1.0,
 AdamW, no evaluation during training. The seed (``--seed``, 42 by default as TRL's) is set
 before the model is built as well as in the config, as the generated script does, so the LoRA
-weights start from the seed too (SFTTrainer builds the adapter before the Trainer seeds). Saving is turned off inside the training loop
-for both runs, and nothing is reported to a tracker.
+weights start from the seed too (SFTTrainer builds the adapter before the Trainer seeds).
+Saving is turned off inside the training loop for both runs, and nothing is reported to a
+tracker.
 
 The chat rows (``messages``: system, user, assistant) are given to TRL as a conversational
 prompt / completion pair (the last assistant turn is the completion), with which TRL's default
